@@ -1,0 +1,54 @@
+"""A plain-text description of a model, for ``main.py info``."""
+from __future__ import annotations
+
+from .graph import UnsupportedLayer
+from .layers.recurrent import RecurrentLayer
+
+
+def fmt_shape(shape) -> str:
+    if shape is None:
+        return "?"
+    inner = ", ".join("None" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def describe_model(model) -> str:
+    lines = [
+        f"model:    {model.name}",
+        f"file:     {model.path}",
+        f"format:   {model.format_label}, Keras {model.keras_version}",
+        f"inputs:   {', '.join(fmt_shape(s) for s in model.input_shapes)}",
+        f"outputs:  {', '.join(fmt_shape(s) for s in model.output_shapes)}",
+        f"params:   {model.param_count():,}",
+        "",
+        f"{'layer':<28} {'class':<22} {'output shape':<18} {'params':>10}  details",
+    ]
+    seen = set()
+    for node in model.graph.nodes:
+        layer = node.layer
+        if node.is_input:
+            lines.append(f"{node.qualname:<28} {'InputLayer':<22} {fmt_shape(layer.shape):<18} {0:>10}")
+            continue
+        shapes = ", ".join(fmt_shape(s) for s in node.output_shapes)
+        if isinstance(layer, UnsupportedLayer):
+            lines.append(f"{node.qualname:<28} {layer.class_name:<22} {'?':<18} {'?':>10}  UNSUPPORTED: {layer.reason}")
+            continue
+        details = ", ".join(f"{k}={v}" for k, v in layer.describe().items())
+        lines.append(f"{node.qualname:<28} {layer.class_name:<22} {shapes:<18} {layer.param_count():>10,}  {details}")
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        for note in getattr(layer, "notes", ()):
+            lines.append(f"{'':<28} note: {note}")
+        if isinstance(layer, RecurrentLayer):
+            by_matrix: dict[str, list] = {}
+            for s in layer.gate_slices():
+                by_matrix.setdefault(s.matrix, []).append(s)
+            for mat, slices in by_matrix.items():
+                gates = "  ".join(f"{mat}_{s.gate} {fmt_shape(s.array.shape)}" for s in slices)
+                lines.append(f"{'':<28}   {gates}")
+    stages = model.schedule.stages
+    if len(stages) > 1:
+        lines.append("")
+        lines.append(f"replay: {len(stages)} stages (a stage starts when a recurrent layer needs its whole input first)")
+    return "\n".join(lines)

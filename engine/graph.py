@@ -1,0 +1,380 @@
+"""A model config (Sequential, Functional, nested models, old list-style Sequential) read into one flat graph.
+
+Each call of a layer becomes a :class:`Node`; a layer called twice (shared) gives two nodes over one Layer object.
+Nested models are inlined: their layers appear with qualified names (``outer/inner``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import FormatError, UnsupportedLayerError
+from .layers.base import CODE_CARRYING, LAYER_TYPES, BuildContext, Layer, unsupported
+from .weights import WeightGroup
+
+MODEL_CLASSES = {"Sequential", "Functional", "Model"}
+MAX_LAYERS = 100_000
+MAX_DIM = 1 << 31
+
+Ref = tuple[int, int]  # (node id, output index)
+
+
+class InputLayer(Layer):
+    def __init__(self, name, shape, dtype):
+        self.name = name
+        self.class_name = "InputLayer"
+        self.config = {"batch_shape": list(shape), "dtype": dtype}
+        self.shape = shape
+        self.dtype = dtype
+
+    def call(self, inputs):
+        return [inputs[0]]
+
+
+class UnsupportedLayer(Layer):
+    """A placeholder for a layer the engine cannot (or will not) replay; it keeps the reason and never runs."""
+
+    def __init__(self, name, class_name, config, error: UnsupportedLayerError):
+        self.name = name
+        self.class_name = class_name
+        self.config = config if isinstance(config, dict) else {}
+        self.error = error
+        self.reason = error.why
+
+    def call(self, inputs):
+        raise self.error
+
+    def output_shape(self, input_shapes):
+        return [None]
+
+
+@dataclass
+class Node:
+    id: int
+    layer: Layer
+    inputs: list[Ref]
+    n_outputs: int
+    qualname: str
+    output_shapes: list = field(default_factory=list)
+
+    @property
+    def is_input(self) -> bool:
+        return isinstance(self.layer, InputLayer)
+
+
+@dataclass
+class Graph:
+    nodes: list[Node]
+    inputs: list[int]
+    outputs: list[Ref]
+    layers: list[Layer]  # unique layers in config order, inputs excluded
+    name: str = "model"
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def _shape(value, what: str) -> tuple:
+    if not isinstance(value, (list, tuple)):
+        raise FormatError(f"{what} is not a shape: {value!r}")
+    out = []
+    for d in value:
+        if d is None:
+            out.append(None)
+        elif isinstance(d, int) and not isinstance(d, bool) and 0 < d < MAX_DIM:
+            out.append(d)
+        else:
+            raise FormatError(f"{what} has an impossible dimension {d!r}")
+    return tuple(out)
+
+
+class _Builder:
+    def __init__(self, keras_version: str, strict: bool):
+        self.keras_version = keras_version
+        self.strict = strict
+        self.nodes: list[Node] = []
+        self.layers: list[Layer] = []
+
+    # -- nodes ------------------------------------------------------------------------------------------------
+    def add_node(self, layer: Layer, inputs: list[Ref], qualname: str) -> int:
+        if len(self.nodes) >= MAX_LAYERS:
+            raise FormatError(f"more than {MAX_LAYERS} layer calls; refusing")
+        n_out = getattr(layer, "n_outputs", 1)
+        node = Node(len(self.nodes), layer, inputs, n_out, qualname)
+        in_shapes = [self.nodes[i].output_shapes[k] if k < len(self.nodes[i].output_shapes) else None for i, k in inputs]
+        try:
+            node.output_shapes = list(layer.output_shape(in_shapes)) if in_shapes and None not in in_shapes else [None] * n_out
+        except Exception:  # shapes are for display only
+            node.output_shapes = [None] * n_out
+        self.nodes.append(node)
+        return node.id
+
+    def add_input(self, name: str, shape: tuple, dtype: str) -> Ref:
+        layer = InputLayer(name, shape, dtype)
+        nid = self.add_node(layer, [], name)
+        self.nodes[nid].output_shapes = [shape]
+        return (nid, 0)
+
+    # -- layers -----------------------------------------------------------------------------------------------
+    def make_layer(self, spec: dict, weights: WeightGroup, prefix: str) -> Layer:
+        class_name = spec.get("class_name")
+        config = spec.get("config", {})
+        if not isinstance(class_name, str):
+            raise FormatError(f"a layer entry has no class_name: {str(spec)[:80]}")
+        if not isinstance(config, dict):
+            raise FormatError(f"layer of class {class_name} has no config object")
+        name = prefix + str(config.get("name", spec.get("name", class_name)))
+        cls = LAYER_TYPES.get(class_name)
+        err = None
+        if class_name in CODE_CARRYING or "function" in config and class_name not in LAYER_TYPES:
+            err = unsupported(class_name, name)
+        elif cls is None:
+            err = unsupported(class_name, name)
+        if err is None:
+            try:
+                layer = cls(name, class_name, config, BuildContext(self.keras_version, weights))
+            except UnsupportedLayerError as e:
+                err = e
+        if err is not None:
+            if self.strict:
+                raise err
+            layer = UnsupportedLayer(name, class_name, config, err)
+        self.layers.append(layer)
+        return layer
+
+    # -- models -----------------------------------------------------------------------------------------------
+    def build(self, spec: dict, weights: dict[str, WeightGroup], prefix: str = "", inputs: list[Ref] | None = None) -> tuple[list[Ref], list[Ref]]:
+        class_name = spec.get("class_name")
+        config = spec.get("config")
+        if class_name == "Sequential" or isinstance(config, list):
+            return self.build_sequential(config, weights, prefix, inputs)
+        if class_name in ("Functional", "Model"):
+            if not isinstance(config, dict):
+                raise FormatError(f"{class_name} model has no config object")
+            return self.build_functional(config, weights, prefix, inputs)
+        raise FormatError(f"top-level class {class_name!r} is not a Keras model")
+
+    def lookup(self, weights: dict[str, WeightGroup], name: str, fallback_key: str | None) -> WeightGroup:
+        if name in weights:
+            return weights[name]
+        if fallback_key and fallback_key in weights:
+            return weights[fallback_key]
+        return WeightGroup(name=name)
+
+    def build_sequential(self, config, weights, prefix, inputs):
+        layer_specs = config if isinstance(config, list) else config.get("layers")
+        if not isinstance(layer_specs, list) or not layer_specs:
+            raise FormatError("Sequential model has no layers")
+        keys = _auto_keys([s for s in layer_specs if isinstance(s, dict) and s.get("class_name") != "InputLayer"])
+        first = layer_specs[0] if isinstance(layer_specs[0], dict) else {}
+        fcfg = first.get("config", {}) if isinstance(first.get("config", {}), dict) else {}
+        if inputs is None:
+            shape = None
+            for key in ("batch_shape", "batch_input_shape"):
+                if key in fcfg:
+                    shape = _shape(fcfg[key], f"layer {fcfg.get('name')!r} {key}")
+                    break
+            if shape is None and isinstance(config, dict) and config.get("build_input_shape"):
+                shape = _shape(config["build_input_shape"], "build_input_shape")
+            if shape is None and "input_shape" in fcfg:
+                shape = (None,) + _shape(fcfg["input_shape"], "input_shape")
+            if shape is None:
+                raise FormatError("Sequential model has no input shape")
+            in_name = fcfg.get("name", "input") if first.get("class_name") == "InputLayer" else "input"
+            current = self.add_input(prefix + str(in_name), shape, str(fcfg.get("dtype", "float32")))
+            model_inputs = [current]
+        else:
+            if len(inputs) != 1:
+                raise FormatError("nested Sequential model called with several inputs")
+            current = inputs[0]
+            model_inputs = inputs
+        k = 0
+        for spec in layer_specs:
+            if not isinstance(spec, dict):
+                raise FormatError("Sequential layer entry is not an object")
+            if spec.get("class_name") == "InputLayer":
+                continue
+            lname = str((spec.get("config") or {}).get("name", spec.get("name", "")))
+            if spec.get("class_name") in MODEL_CLASSES:
+                sub = self.lookup(weights, lname, keys[k])
+                _, outs = self.build(spec, _nested_weights(sub), prefix + lname + "/", [current])
+                if len(outs) != 1:
+                    raise FormatError(f"nested model {lname!r} in a Sequential model has several outputs")
+                current = outs[0]
+            else:
+                layer = self.make_layer(spec, self.lookup(weights, lname, keys[k]), prefix)
+                nid = self.add_node(layer, [current], layer.name)
+                current = (nid, 0)
+            k += 1
+        return model_inputs, [current]
+
+    def build_functional(self, config, weights, prefix, inputs):
+        specs = config.get("layers")
+        if not isinstance(specs, list) or not specs:
+            raise FormatError("Functional model has no layers")
+        keys = _auto_keys(specs)
+        by_name: dict[str, dict] = {}
+        for spec in specs:
+            if not isinstance(spec, dict):
+                raise FormatError("layer entry is not an object")
+            nm = spec.get("name", (spec.get("config") or {}).get("name"))
+            if not isinstance(nm, str):
+                raise FormatError("a layer has no name")
+            by_name[nm] = spec
+        in_refs = _ref_list(config.get("input_layers"))
+        out_refs = _ref_list(config.get("output_layers"))
+        produced: dict[tuple[str, int], list[Ref]] = {}
+        if inputs is not None and len(inputs) != len(in_refs):
+            raise FormatError(f"nested model called with {len(inputs)} inputs, it has {len(in_refs)}")
+        for j, (lname, node_idx, _) in enumerate(in_refs):
+            spec = by_name.get(lname)
+            if spec is None or spec.get("class_name") != "InputLayer":
+                raise FormatError(f"model input {lname!r} is not an InputLayer")
+            if inputs is not None:
+                produced[(lname, 0)] = [inputs[j]]
+            else:
+                cfg = spec.get("config") or {}
+                key = "batch_shape" if "batch_shape" in cfg else "batch_input_shape"
+                if key not in cfg:
+                    raise FormatError(f"input {lname!r} has no shape")
+                produced[(lname, 0)] = [self.add_input(prefix + lname, _shape(cfg[key], f"input {lname!r} {key}"), str(cfg.get("dtype", "float32")))]
+        layers_made: dict[str, Layer] = {}
+        pending = [(spec, k, calls) for spec in specs if spec.get("class_name") != "InputLayer"
+                   for k, calls in enumerate(_calls(spec))]
+        progress = True
+        while pending and progress:
+            progress = False
+            rest = []
+            for spec, call_idx, refs in pending:
+                lname = spec.get("name", (spec.get("config") or {}).get("name"))
+                try:
+                    in_nodes = [produced[(n, i)][t] for n, i, t in refs]
+                except (KeyError, IndexError):
+                    rest.append((spec, call_idx, refs))
+                    continue
+                if spec.get("class_name") in MODEL_CLASSES:
+                    sub = self.lookup(weights, lname, keys.get(lname))
+                    _, outs = self.build(spec, _nested_weights(sub), prefix + lname + "/", in_nodes)
+                    produced[(lname, call_idx)] = outs
+                else:
+                    layer = layers_made.get(lname)
+                    if layer is None:
+                        layer = self.make_layer(spec, self.lookup(weights, lname, keys.get(lname)), prefix)
+                        layers_made[lname] = layer
+                    qual = layer.name if call_idx == 0 else f"{layer.name}#{call_idx}"
+                    nid = self.add_node(layer, in_nodes, qual)
+                    produced[(lname, call_idx)] = [(nid, k) for k in range(self.nodes[nid].n_outputs)]
+                progress = True
+            pending = rest
+        if pending:
+            names = sorted({s.get("name", "?") for s, _, _ in pending})
+            raise FormatError(f"layers {names[:5]} have inputs that are never produced (broken graph)")
+        try:
+            model_inputs = [produced[(n, 0)][t] for n, _, t in in_refs]
+            model_outputs = [produced[(n, i)][t] for n, i, t in out_refs]
+        except (KeyError, IndexError):
+            raise FormatError("model outputs name layers that are not in the graph") from None
+        return model_inputs, model_outputs
+
+
+def _auto_keys(specs: list) -> dict:
+    """Keras 3 names weight groups by snake-cased class with a counter; a fallback when names are not stored."""
+    seen: dict[str, int] = {}
+    out: dict = {}
+    for k, spec in enumerate(specs):
+        if not isinstance(spec, dict):
+            continue
+        base = _snake(str(spec.get("class_name", "layer")))
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        key = base if n == 0 else f"{base}_{n}"
+        nm = spec.get("name", (spec.get("config") or {}).get("name"))
+        out[nm] = key
+        out[k] = key
+    return out
+
+
+def _nested_weights(group: WeightGroup) -> dict[str, WeightGroup]:
+    """A nested model's weights by layer name; HDF5 files store them flat, named ``layer/…``."""
+
+    class _Lazy(dict):
+        def __missing__(self, key):
+            sub = group.sublayer(key)
+            return sub
+
+        def __contains__(self, key):
+            return True
+
+    d = _Lazy(group.layers)
+    return d
+
+
+def _ref(value) -> tuple[str, int, int]:
+    if isinstance(value, dict):  # Keras 3 keras tensor
+        if value.get("class_name") != "__keras_tensor__":
+            raise FormatError(f"unexpected call argument {str(value)[:60]}")
+        value = (value.get("config") or {}).get("keras_history")
+    if not isinstance(value, (list, tuple)) or len(value) < 3:
+        raise FormatError(f"malformed tensor reference {str(value)[:60]}")
+    name, node, idx = value[0], value[1], value[2]
+    if not isinstance(name, str) or not isinstance(node, int) or not isinstance(idx, int):
+        raise FormatError(f"malformed tensor reference {str(value)[:60]}")
+    return name, node, idx
+
+
+def _ref_list(value) -> list[tuple[str, int, int]]:
+    if value is None:
+        raise FormatError("model config lists no inputs or outputs")
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        return [_ref(value)]  # Keras 3 writes a single tensor without the outer list
+    if not isinstance(value, list):
+        raise FormatError("model inputs/outputs are not a list")
+    return [_ref(v) for v in value]
+
+
+def _is_tensor(v) -> bool:
+    return isinstance(v, dict) and v.get("class_name") == "__keras_tensor__"
+
+
+def _calls(spec: dict) -> list[list[tuple[str, int, int]]]:
+    """The input references of each call of a layer, Keras 2 or Keras 3 style; extra tensors (initial_state) last."""
+    nodes = spec.get("inbound_nodes", [])
+    if not isinstance(nodes, list):
+        raise FormatError(f"layer {spec.get('name')!r} has malformed inbound_nodes")
+    out = []
+    for call in nodes:
+        refs: list[tuple[str, int, int]] = []
+        if isinstance(call, dict):  # Keras 3
+            for arg in call.get("args", []):
+                if _is_tensor(arg):
+                    refs.append(_ref(arg))
+                elif isinstance(arg, (list, tuple)):
+                    refs.extend(_ref(a) for a in arg if _is_tensor(a))
+            kwargs = call.get("kwargs", {}) or {}
+            state = kwargs.get("initial_state")
+            if isinstance(state, (list, tuple)):
+                refs.extend(_ref(a) for a in state if _is_tensor(a))
+            elif _is_tensor(state):
+                refs.append(_ref(state))
+        elif isinstance(call, list):  # Keras 2: [[name, node, index, kwargs], ...]
+            for item in call:
+                refs.append(_ref(item))
+                if isinstance(item, list) and len(item) > 3 and isinstance(item[3], dict):
+                    st = item[3].get("initial_state")
+                    if isinstance(st, list):
+                        refs.extend(_ref(s) for s in st if isinstance(s, list))
+        else:
+            raise FormatError(f"layer {spec.get('name')!r} has a malformed call entry")
+        out.append(refs)
+    return out
+
+
+def build_graph(config: dict, weights: dict[str, WeightGroup], keras_version: str, strict: bool = True) -> Graph:
+    b = _Builder(keras_version, strict)
+    inputs, outputs = b.build(config, weights)
+    name = str((config.get("config") or {}).get("name", "model")) if isinstance(config.get("config"), dict) else "model"
+    return Graph(nodes=b.nodes, inputs=[i for i, _ in inputs], outputs=outputs, layers=b.layers, name=name)

@@ -1,0 +1,6 @@
+"""Layer implementations; importing this package registers every supported Keras class."""
+from . import core, lstm  # noqa: F401
+from .base import LAYER_TYPES, Layer
+from .recurrent import GateSlice, RecurrentLayer
+
+__all__ = ["LAYER_TYPES", "Layer", "RecurrentLayer", "GateSlice"]

@@ -1,0 +1,113 @@
+"""The loaded model: layers, weights, and the forward pass (through the stepper)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import FormatError, InputShapeError, ModelFileError
+from .graph import Graph, InputLayer, UnsupportedLayer, build_graph
+from .layers.recurrent import RecurrentLayer
+from .model_file import FORMAT_LABELS, read_model_file
+from .stepper import Schedule, Stepper, check_inputs, make_schedule
+from .trace import Trace, build_trace
+
+
+@dataclass
+class Model:
+    path: str
+    format: str
+    keras_version: str
+    graph: Graph
+
+    def __post_init__(self):
+        self._schedule: Schedule | None = None
+
+    # --- description -------------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def format_label(self) -> str:
+        return FORMAT_LABELS.get(self.format, self.format)
+
+    @property
+    def layers(self):
+        return self.graph.layers
+
+    @property
+    def recurrent_layers(self) -> list[RecurrentLayer]:
+        return [l for l in self.layers if isinstance(l, RecurrentLayer)]
+
+    @property
+    def unsupported(self) -> list[UnsupportedLayer]:
+        return [l for l in self.layers if isinstance(l, UnsupportedLayer)]
+
+    @property
+    def input_shapes(self) -> list[tuple]:
+        return [self.graph.nodes[i].layer.shape for i in self.graph.inputs]
+
+    @property
+    def output_shapes(self) -> list:
+        return [self.graph.nodes[n].output_shapes[k] if self.graph.nodes[n].output_shapes else None for n, k in self.graph.outputs]
+
+    def layer(self, name: str):
+        for l in self.layers:
+            if l.name == name:
+                return l
+        raise KeyError(name)
+
+    def param_count(self) -> int:
+        return sum(l.param_count() for l in self.layers)
+
+    # --- running -----------------------------------------------------------------------------------------------
+    def _check_runnable(self) -> None:
+        bad = self.unsupported
+        if bad:
+            raise bad[0].error
+
+    @property
+    def schedule(self) -> Schedule:
+        if self._schedule is None:
+            self._schedule = make_schedule(self.graph)
+        return self._schedule
+
+    def _inputs(self, x) -> list[np.ndarray]:
+        xs = list(x) if isinstance(x, (list, tuple)) else [x]
+        return check_inputs(self.graph, xs)
+
+    def stepper(self, x, record: bool = True, readout: bool = True) -> Stepper:
+        self._check_runnable()
+        return Stepper(self.graph, self._inputs(x), record=record, readout=readout, schedule=self.schedule)
+
+    def predict(self, x):
+        """What Keras' ``model.predict(x)`` returns: an array, or a list of arrays for several outputs."""
+        outs = self.stepper(x, record=False, readout=False).run()
+        return outs[0] if len(outs) == 1 else outs
+
+    def trace(self, x) -> Trace:
+        st = self.stepper(x, record=True, readout=True)
+        st.run()
+        return build_trace(st)
+
+
+def load_model(path: str | os.PathLike, strict: bool = True) -> Model:
+    """Open a Keras model file. Any problem raises ModelFileError whose message is ``<path>: <reason>``.
+
+    With ``strict=False`` unsupported layers become placeholders (shown, never run) instead of errors.
+    """
+    spath = os.fspath(path)
+    try:
+        raw = read_model_file(spath)
+        graph = build_graph(raw.config, raw.weights, raw.keras_version, strict=strict)
+    except FormatError as e:
+        raise ModelFileError(spath, str(e)) from None
+    except RecursionError:
+        raise ModelFileError(spath, "model config is nested too deeply") from None
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as e:
+        raise ModelFileError(spath, f"malformed model config ({type(e).__name__}: {str(e)[:80]})") from None
+    except MemoryError:
+        raise ModelFileError(spath, "not enough memory to read the weights") from None
+    return Model(path=spath, format=raw.format, keras_version=raw.keras_version, graph=graph)

@@ -1,0 +1,368 @@
+"""Replaying a model one timestep at a time.
+
+The stepper is the only forward-pass implementation: ``Model.predict`` runs a stepper to the end without
+recording, so "step to the end" and "predict" are the same code and agree bit for bit.
+
+Schedule. Every recurrent layer call is placed in a *stage*; all recurrent calls of a stage advance together, one
+timestep per ``step()``. A recurrent layer that reads the step-by-step output of another one (stacked LSTMs with
+``return_sequences``, possibly through per-timestep layers such as Dropout or Dense) joins its stage, so both move
+together. A layer that needs its whole input before it can start (``go_backwards`` on such an input, a
+decoder fed by an encoder's final state, …) starts a later stage. Layers that are not recurrent run as soon as all of
+their inputs are final; per-timestep layers between recurrent layers of one stage run one step at a time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputShapeError
+from .graph import Graph, Node, Ref
+from .layers.recurrent import RecurrentLayer, RecurrentRun
+
+
+@dataclass
+class Stage:
+    index: int  # 1-based; 0 is "before any recurrent step"
+    nodes: list[int]  # recurrent and per-step nodes, topological order
+    recurrent: list[int]
+    T: int = 0
+
+
+@dataclass
+class Schedule:
+    stages: list[Stage]
+    final_stage: dict[int, int]  # node id -> stage after which its outputs are final (0: at start)
+    stepped_input: dict[int, bool]  # recurrent node id -> reads its input one step at a time
+    after_stage: dict[int, list[int]]  # stage -> non-stepped nodes computed when it ends
+    seq_stage: dict[Ref, int]  # output refs filled one step at a time, and in which stage
+
+
+def _is_causal(layer) -> bool:
+    return getattr(layer, "causal", not getattr(layer, "go_backwards", False))
+
+
+def make_schedule(graph: Graph) -> Schedule:
+    final: dict[int, int] = {}
+    stepped_input: dict[int, bool] = {}
+    seq_stage: dict[Ref, int] = {}
+    stage_nodes: dict[int, list[int]] = {}
+    stage_rec: dict[int, list[int]] = {}
+    after: dict[int, list[int]] = {}
+    for node in graph.nodes:
+        nid = node.id
+        if node.is_input:
+            final[nid] = 0
+            continue
+        layer = node.layer
+        if isinstance(layer, RecurrentLayer):
+            x_ref, others = node.inputs[0], node.inputs[1:]
+            s_other = max((final[r[0]] for r in others), default=0)
+            s_x = seq_stage.get(x_ref)
+            if s_x is not None and _is_causal(layer) and s_x > s_other:
+                stage, stepped_input[nid] = s_x, True
+            else:
+                stage, stepped_input[nid] = max(final[x_ref[0]], s_other) + 1, False
+            final[nid] = stage
+            stage_nodes.setdefault(stage, []).append(nid)
+            stage_rec.setdefault(stage, []).append(nid)
+            if layer.return_sequences:
+                seq_stage[(nid, 0)] = stage
+            continue
+        seq_in = {seq_stage[r] for r in node.inputs if r in seq_stage}
+        if layer.timewise and len(seq_in) == 1:
+            s = seq_in.pop()
+            if all(r in seq_stage or final[r[0]] < s for r in node.inputs):
+                final[nid] = s
+                stage_nodes.setdefault(s, []).append(nid)
+                for k in range(node.n_outputs):
+                    seq_stage[(nid, k)] = s
+                continue
+        fs = max((final[r[0]] for r in node.inputs), default=0)
+        final[nid] = fs
+        after.setdefault(fs, []).append(nid)
+    n = max(stage_nodes, default=0)
+    stages = [Stage(i, stage_nodes.get(i, []), stage_rec.get(i, [])) for i in range(1, n + 1)]
+    return Schedule(stages, final, stepped_input, after, seq_stage)
+
+
+@dataclass
+class StepInfo:
+    step: int  # global step index just completed (0-based)
+    stage: int
+    t: int  # timestep within the stage
+
+
+class Stepper:
+    """Moves a model's forward pass one timestep at a time: ``reset()``, ``step()``, ``run()``, ``seek(n)``.
+
+    ``record`` keeps every recurrent layer's gates and states per step; ``readout`` computes, after each step, the
+    model's outputs as if every recurrent layer of the current stage stopped there (the "prediction at t").
+    """
+
+    def __init__(self, graph: Graph, inputs: list[np.ndarray], record: bool = False, readout: bool = False,
+                 schedule: Schedule | None = None):
+        self.graph = graph
+        self.schedule = schedule or make_schedule(graph)
+        self.inputs = inputs
+        self.record = record
+        self.readout_enabled = readout
+        self.batch = inputs[0].shape[0]
+        self.reset()
+
+    # --- state -------------------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.env: dict[Ref, np.ndarray] = {}
+        self.runs: dict[int, RecurrentRun] = {}
+        self.buffers: dict[Ref, np.ndarray] = {}
+        self.readouts: list[list[np.ndarray | None]] = []  # per step: per model output
+        self.step_index = 0  # steps done
+        self.stage_pos = 0  # index into schedule.stages of the current stage
+        self.t = 0  # steps done within the current stage
+        self.stage_log: list[tuple[int, int]] = []  # (stage, t) of each step done
+        for nid, x in zip(self.graph.inputs, self.inputs):
+            self.env[(nid, 0)] = x
+        self._compute(self.schedule.after_stage.get(0, []))
+        self._skip_empty_stages()
+
+    @property
+    def stages(self) -> list[Stage]:
+        return self.schedule.stages
+
+    @property
+    def done(self) -> bool:
+        return self.stage_pos >= len(self.stages)
+
+    @property
+    def current_stage(self) -> Stage | None:
+        return None if self.done else self.stages[self.stage_pos]
+
+    def total_steps(self) -> int:
+        """Steps of every stage; later stages' lengths are known once earlier ones are computed or by shape."""
+        total = 0
+        for i, st in enumerate(self.stages):
+            if st.T:
+                total += st.T
+            else:
+                total += self._stage_T_guess(st)
+        return total
+
+    def _stage_T_guess(self, st: Stage) -> int:
+        T = 0
+        for nid in st.recurrent:
+            ref = self.graph.nodes[nid].inputs[0]
+            if ref in self.env:
+                T = max(T, self.env[ref].shape[1])
+            else:
+                shp = self.graph.nodes[ref[0]].output_shapes[ref[1]] if self.graph.nodes[ref[0]].output_shapes else None
+                if shp and len(shp) > 1 and shp[1]:
+                    T = max(T, shp[1])
+                elif not self.graph.nodes[ref[0]].is_input:
+                    T = max(T, self.inputs[0].shape[1] if self.inputs[0].ndim > 1 else 0)
+        return T
+
+    # --- moving ------------------------------------------------------------------------------------------------
+    def step(self) -> StepInfo | None:
+        """Advance every recurrent layer of the current stage by one timestep; None when already at the end."""
+        if self.done:
+            return None
+        st = self.stages[self.stage_pos]
+        t = self.t
+        nodes = self.graph.nodes
+        for nid in st.nodes:
+            node = nodes[nid]
+            run = self.runs.get(nid)
+            if run is not None:
+                if t < run.T:
+                    run.step(self._slice(node.inputs[0], t) if self.schedule.stepped_input[nid] else None)
+            else:
+                self._step_timewise(node, t)
+        info = StepInfo(self.step_index, st.index, t)
+        self.stage_log.append((st.index, t))
+        self.step_index += 1
+        self.t = t + 1
+        if self.readout_enabled:
+            self.readouts.append(self._readout(st, t))
+        if self.t >= st.T:
+            self._finish_stage(st)
+        return info
+
+    def run(self) -> list[np.ndarray]:
+        while not self.done:
+            self.step()
+        return self.outputs()
+
+    def seek(self, n: int) -> None:
+        """Go to the state after ``n`` steps (replaying from the start when going back)."""
+        n = max(0, n)
+        if n < self.step_index:
+            self.reset()
+        while self.step_index < n and not self.done:
+            self.step()
+
+    def outputs(self) -> list[np.ndarray]:
+        if not self.done:
+            raise RuntimeError("the stepper has not reached the end")
+        return [self.env[r] for r in self.graph.outputs]
+
+    # --- internals ---------------------------------------------------------------------------------------------
+    def _skip_empty_stages(self) -> None:
+        while not self.done:
+            st = self.stages[self.stage_pos]
+            self._start_stage(st)
+            if st.T > 0:
+                return
+            self._finish_stage(st)
+
+    def _start_stage(self, st: Stage) -> None:
+        nodes = self.graph.nodes
+        T = 0
+        for nid in st.nodes:
+            node = nodes[nid]
+            layer = node.layer
+            if nid not in st.recurrent:
+                continue
+            init = [self.env[r] for r in node.inputs[1:]] or None
+            if self.schedule.stepped_input[nid]:
+                up = node.inputs[0]
+                n_t = self._seq_len(up)
+                run = layer.start(self.batch, n_t, x_full=None, initial_state=init, record=self.record)
+            else:
+                x = self.env[node.inputs[0]]
+                layer.check_input(x)
+                run = layer.start(x.shape[0], x.shape[1], x_full=x, initial_state=init, record=self.record)
+            self.runs[nid] = run
+            T = max(T, run.T)
+        st.T = T
+        self.t = 0
+
+    def _seq_len(self, ref: Ref) -> int:
+        node = self.graph.nodes[ref[0]]
+        if ref[0] in self.runs:
+            return self.runs[ref[0]].T
+        return self._seq_len(node.inputs[0])
+
+    def _slice(self, ref: Ref, t: int) -> np.ndarray:
+        run = self.runs.get(ref[0])
+        if run is not None:
+            return run.seq[:, t]
+        return self.buffers[ref][:, t]
+
+    def _step_timewise(self, node: Node, t: int) -> None:
+        seq = self.schedule.seq_stage
+        args = [self._slice(r, t) if r in seq else self.env[r] for r in node.inputs]
+        outs = node.layer.call(args)
+        for k, y in enumerate(outs):
+            buf = self.buffers.get((node.id, k))
+            if buf is None:
+                buf = np.zeros((y.shape[0], self._seq_len(node.inputs[0])) + y.shape[1:], y.dtype)
+                self.buffers[(node.id, k)] = buf
+            buf[:, t] = y
+
+    def _finish_stage(self, st: Stage) -> None:
+        for nid in st.nodes:
+            if nid in self.runs:
+                for k, y in enumerate(self.runs[nid].current_outputs()):
+                    self.env[(nid, k)] = y
+            else:
+                for k in range(self.graph.nodes[nid].n_outputs):
+                    self.env[(nid, k)] = self.buffers[(nid, k)]
+        self._compute(self.schedule.after_stage.get(st.index, []))
+        self.stage_pos += 1
+        self.t = 0
+        if not self.done:
+            self._skip_empty_stages()
+
+    def _compute(self, node_ids: list[int]) -> None:
+        nodes = self.graph.nodes
+        for nid in node_ids:
+            node = nodes[nid]
+            outs = node.layer.call([self.env[r] for r in node.inputs])
+            for k, y in enumerate(outs):
+                self.env[(nid, k)] = y
+
+    def _readout(self, st: Stage, t: int) -> list[np.ndarray | None]:
+        """Outputs as if the current stage's recurrent layers stopped after step t.
+
+        Values are tagged: "final" (done earlier), "last" (a state or last output at t), "slice" (the value at step
+        t of a sequence). Layers that would need the rest of a sequence give None.
+        """
+        nodes = self.graph.nodes
+        sched = self.schedule
+        val: dict[Ref, tuple[str, np.ndarray] | None] = {}
+
+        def get(ref: Ref):
+            if ref in val:
+                return val[ref]
+            nid = ref[0]
+            if ref in self.env and sched.final_stage[nid] < st.index:
+                return ("final", self.env[ref])
+            if nid in self.runs and sched.final_stage[nid] == st.index:
+                run = self.runs[nid]
+                outs = run.current_outputs()
+                if ref[1] == 0 and nodes[nid].layer.return_sequences:
+                    return ("slice", run.seq[:, min(t, run.T - 1)])
+                return ("last", outs[ref[1]])
+            if ref in self.buffers:
+                return ("slice", self.buffers[ref][:, t])
+            return None
+
+        # Nodes downstream of this stage, in topological order.
+        for node in nodes:
+            if node.is_input or sched.final_stage.get(node.id, 0) != st.index or node.id in self.runs or (node.id, 0) in self.buffers:
+                continue
+            args = [get(r) for r in node.inputs]
+            if any(a is None for a in args) or (any(a[0] == "slice" for a in args) and not node.layer.timewise):
+                for k in range(node.n_outputs):
+                    val[(node.id, k)] = None
+                continue
+            kind = "slice" if any(a[0] == "slice" for a in args) else "last"
+            try:
+                outs = node.layer.call([a[1] for a in args])
+            except Exception:
+                outs = [None] * node.n_outputs
+            for k, y in enumerate(outs):
+                val[(node.id, k)] = None if y is None else (kind, y)
+        result = []
+        for ref in self.graph.outputs:
+            v = get(ref)
+            result.append(None if v is None else v[1])
+        return result
+
+
+def check_inputs(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Inputs as float32 (ints for integer inputs), checked against the model's input shapes."""
+    if len(inputs) != len(graph.inputs):
+        raise InputShapeError(f"the model has {len(graph.inputs)} inputs, got {len(inputs)} arrays")
+    out = []
+    batch = None
+    for nid, x in zip(graph.inputs, inputs):
+        layer = graph.nodes[nid].layer
+        x = np.asarray(x)
+        if x.dtype.kind not in "fiub":
+            raise InputShapeError(f"input {layer.name!r} is not numeric (dtype {x.dtype})")
+        shape = layer.shape
+        if len(shape) == x.ndim + 1 and x.ndim >= 1 and (shape[0] is None):
+            pass
+        if x.ndim != len(shape):
+            raise InputShapeError(f"input {layer.name!r} has shape {x.shape}, the model expects {_fmt_shape(shape)}")
+        for d, want in zip(x.shape[1:], shape[1:]):
+            if want is not None and d != want:
+                raise InputShapeError(f"input {layer.name!r} has shape {x.shape}, the model expects {_fmt_shape(shape)}")
+        if x.shape[0] == 0 or (x.ndim > 1 and 0 in x.shape[1:]):
+            raise InputShapeError(f"input {layer.name!r} is empty (shape {x.shape})")
+        if batch is not None and x.shape[0] != batch:
+            raise InputShapeError("inputs have different batch sizes")
+        batch = x.shape[0]
+        if "int" in str(layer.dtype):
+            x = x.astype(np.int64, copy=False)
+        else:
+            x = np.ascontiguousarray(x, dtype=np.float32)
+            if not np.all(np.isfinite(x)):
+                raise InputShapeError(f"input {layer.name!r} contains NaN or infinity")
+        out.append(x)
+    return out
+
+
+def _fmt_shape(shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

@@ -1,0 +1,87 @@
+"""A whole replay kept as arrays: every recurrent layer's gates and states at every step, and the readouts."""
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class LayerTrace:
+    """One recurrent layer call over a batch; arrays are (batch, T, …) indexed by processing step."""
+
+    name: str
+    class_name: str
+    stage: int
+    go_backwards: bool
+    gate_names: tuple[str, ...]
+    arrays: dict[str, np.ndarray]
+
+
+@dataclass
+class Trace:
+    inputs: list[np.ndarray]
+    outputs: list[np.ndarray]
+    layers: list[LayerTrace]
+    #: per model output, (batch, steps, …) readouts after each global step; None where not defined
+    readouts: list[np.ndarray | None]
+    #: (stage, t) of each global step
+    steps: list[tuple[int, int]] = field(default_factory=list)
+
+    def layer(self, name: str) -> LayerTrace:
+        for lt in self.layers:
+            if lt.name == name:
+                return lt
+        raise KeyError(name)
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """Flat arrays for ``np.savez``: ``x_0``, ``y_0``, ``<layer>/<array>``, ``readout_0``, ``steps``."""
+        d: dict[str, np.ndarray] = {}
+        for i, x in enumerate(self.inputs):
+            d[f"x_{i}"] = x
+        for i, y in enumerate(self.outputs):
+            d[f"y_{i}"] = y
+        for lt in self.layers:
+            for k, a in lt.arrays.items():
+                d[f"{lt.name}/{k}"] = a
+        for i, r in enumerate(self.readouts):
+            if r is not None:
+                d[f"readout_{i}"] = r
+        d["steps"] = np.asarray(self.steps, dtype=np.int64).reshape(-1, 2)
+        return d
+
+    def save_npz(self, path: str | os.PathLike) -> None:
+        buf = io.BytesIO()
+        np.savez(buf, **self.as_dict())
+        with open(path, "wb") as fh:
+            fh.write(buf.getvalue())
+
+
+def build_trace(stepper) -> Trace:
+    """A Trace from a stepper that has run to the end with ``record=True``."""
+    graph = stepper.graph
+    layers = []
+    for nid, run in stepper.runs.items():
+        node = graph.nodes[nid]
+        L = node.layer
+        layers.append(
+            LayerTrace(
+                name=node.qualname,
+                class_name=L.class_name,
+                stage=stepper.schedule.final_stage[nid],
+                go_backwards=bool(getattr(L, "go_backwards", False)),
+                gate_names=tuple(L.gate_names),
+                arrays=dict(run.records or {}),
+            )
+        )
+    readouts: list[np.ndarray | None] = []
+    for k in range(len(graph.outputs)):
+        vals = [r[k] for r in stepper.readouts]
+        if vals and all(v is not None for v in vals) and len({v.shape for v in vals}) == 1:
+            readouts.append(np.stack(vals, axis=1))
+        else:
+            readouts.append(None)
+    return Trace(inputs=list(stepper.inputs), outputs=stepper.outputs(), layers=layers, readouts=readouts,
+                 steps=list(stepper.stage_log))
