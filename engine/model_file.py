@@ -109,7 +109,7 @@ class _Budget:
         try:
             arr = ds[()]
         except (OSError, ValueError) as e:
-            raise FormatError(f"weight {where!r} cannot be read (file truncated or corrupt: {str(e)[:80]})") from None
+            raise FormatError(f"weight {where!r} cannot be read: the file is truncated or corrupt") from None
         arr = np.asarray(arr)
         if arr.dtype.kind == "f":
             arr = np.ascontiguousarray(arr, dtype=np.float32)
@@ -212,7 +212,8 @@ def read_model_file(path: str | os.PathLike) -> RawModel:
     except FormatError:
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:
-        raise FormatError(f"cannot be read as HDF5 (truncated or corrupt: {str(e)[:100]})") from None
+        detail = "truncated" if "truncated" in str(e) else "corrupt"
+        raise FormatError(f"cannot be read as HDF5: the file is {detail}") from None
 
 
 def _read_zip(path: str) -> RawModel:
@@ -232,5 +233,5 @@ def _read_zip(path: str) -> RawModel:
     except FormatError:
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:
-        raise FormatError(f"model.weights.h5 inside the archive cannot be read ({str(e)[:100]})") from None
+        raise FormatError("model.weights.h5 inside the archive cannot be read: it is truncated or corrupt") from None
     return RawModel(path=path, format="keras3-zip", keras_version=version, config=config, weights=weights)
