@@ -79,6 +79,9 @@ def _run_command(args) -> int:
     model = engine.load_model(args.model, strict=args.command != "info")
     if args.command == "info":
         print(describe_model(model))
+        if model.unsupported:  # listed above, and still refused: nothing is skipped silently
+            bad = model.unsupported[0]
+            raise engine.ModelFileError(args.model, f"layer {bad.name!r}: {bad.reason}")
         return 0
     xs = load_inputs(args.input)
     try:

@@ -110,3 +110,12 @@ def test_subprocess_exit_code_and_no_traceback(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {bad}: cannot be read as HDF5"), r.stderr
     assert r.stdout == ""
+
+
+def test_info_lists_unsupported_layer_and_refuses(tmp_path, capsys):
+    cfg = crafted.with_layer(crafted.tiny_config(), 1, {"class_name": "Lambda", "config": {"name": "lam", "function": "x"}})
+    p = crafted.tiny_h5(tmp_path / "lam.h5", config=cfg)
+    rc, out, err = run(["info", str(p)], capsys)
+    assert rc == 2
+    assert "lam" in out and "UNSUPPORTED" in out and "lstm" in out  # every layer listed
+    assert err.count("\n") == 1 and "Lambda" in err and str(p) in err

@@ -108,3 +108,36 @@ def test_stepper_batch_independent_of_other_samples(tmp_path):
     full = m.predict(X)
     one = m.predict(X[2:3])
     np.testing.assert_allclose(one, full[2:3], rtol=0, atol=1e-6)
+
+
+def test_random_walks_land_on_the_same_state(tmp_path):
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as s
+
+    m = stacked(tmp_path, backwards_second=True)  # two stages: 8 steps in all
+    ref = {}
+    st0 = m.stepper(X[:2])
+    for n in range(9):
+        st0.seek(n)
+        ref[n] = [r.h.copy() for r in st0.runs.values()]
+
+    @settings(max_examples=40, deadline=None)
+    @given(s.lists(s.one_of(s.just("step"), s.just("reset"), s.integers(0, 12)), max_size=12))
+    def walk(ops):
+        st = m.stepper(X[:2])
+        for op in ops:
+            if op == "step":
+                st.step()
+            elif op == "reset":
+                st.reset()
+            else:
+                st.seek(op)
+        n = st.step_index
+        assert 0 <= n <= 8
+        got = [r.h for r in st.runs.values()]
+        assert len(got) == len(ref[n])
+        for a, b in zip(got, ref[n]):
+            np.testing.assert_array_equal(a, b)
+
+    walk()
