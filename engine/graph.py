@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import activations
 from .errors import FormatError, UnsupportedLayerError
+from .layers.legacy import adapt_keras1
 from .layers.base import CODE_CARRYING, LAYER_TYPES, BuildContext, Layer, unsupported
 from .weights import WeightGroup
 
@@ -58,6 +60,9 @@ class Node:
     n_outputs: int
     qualname: str
     output_shapes: list = field(default_factory=list)
+    #: Keras 3 writes a layer's mask as an explicit call argument (``mask=`` a bool tensor, or one per input);
+    #: when given, it replaces the mask propagated from the inputs
+    mask_inputs: list[Ref | None] | None = None
 
     @property
     def is_input(self) -> bool:
@@ -71,6 +76,9 @@ class Graph:
     outputs: list[Ref]
     layers: list[Layer]  # unique layers in config order, inputs excluded
     name: str = "model"
+    #: Keras 2 passes masks implicitly from layer to layer; Keras 3 files record every mask a layer was called with
+    #: as an explicit ``mask=`` argument (and none where Keras 3 drops it, e.g. an RNN called with initial_state)
+    implicit_masks: bool = True
 
 
 def _snake(name: str) -> str:
@@ -100,11 +108,11 @@ class _Builder:
         self.layers: list[Layer] = []
 
     # -- nodes ------------------------------------------------------------------------------------------------
-    def add_node(self, layer: Layer, inputs: list[Ref], qualname: str) -> int:
+    def add_node(self, layer: Layer, inputs: list[Ref], qualname: str, mask_inputs: list[Ref | None] | None = None) -> int:
         if len(self.nodes) >= MAX_LAYERS:
             raise FormatError(f"more than {MAX_LAYERS} layer calls; refusing")
         n_out = getattr(layer, "n_outputs", 1)
-        node = Node(len(self.nodes), layer, inputs, n_out, qualname)
+        node = Node(len(self.nodes), layer, inputs, n_out, qualname, mask_inputs=mask_inputs)
         in_shapes = [self.nodes[i].output_shapes[k] if k < len(self.nodes[i].output_shapes) else None for i, k in inputs]
         try:
             node.output_shapes = list(layer.output_shape(in_shapes)) if in_shapes and None not in in_shapes else [None] * n_out
@@ -128,15 +136,32 @@ class _Builder:
         if not isinstance(config, dict):
             raise FormatError(f"layer of class {class_name} has no config object")
         name = prefix + str(config.get("name", spec.get("name", class_name)))
-        cls = LAYER_TYPES.get(class_name)
+        if _is_op(spec):  # a Keras 3 operation node (ops.not_equal …), not a layer
+            from .layers.ops import OP_TYPES
+
+            cls = OP_TYPES.get(class_name)
+            if cls is None:
+                err = UnsupportedLayerError(class_name, name, f"operation {class_name!r} (keras.ops) is not supported")
+                if self.strict:
+                    raise err
+                layer = UnsupportedLayer(name, class_name, config, err)
+                self.layers.append(layer)
+                return layer
+        else:
+            cls = LAYER_TYPES.get(class_name)
         err = None
         if class_name in CODE_CARRYING or "function" in config and class_name not in LAYER_TYPES:
             err = unsupported(class_name, name)
         elif cls is None:
             err = unsupported(class_name, name)
+        note = None
+        if err is None and activations.keras_major(self.keras_version) < 3:
+            config, weights, note = adapt_keras1(class_name, config, weights)
         if err is None:
             try:
                 layer = cls(name, class_name, config, BuildContext(self.keras_version, weights))
+                if note:
+                    layer.notes = tuple(layer.notes) + (note,)
             except UnsupportedLayerError as e:
                 err = e
         if err is not None:
@@ -147,6 +172,23 @@ class _Builder:
         return layer
 
     # -- models -----------------------------------------------------------------------------------------------
+    def node_offset(self, spec: dict) -> int:
+        """Keras 2 counts a nested model's own construction (Input → outputs) as its node 0, which the config leaves
+        out; its calls in the outer model are then nodes 1, 2, … (Keras' ``_should_skip_first_node``). Keras 3
+        numbers the calls from 0."""
+        if activations.keras_major(self.keras_version) >= 3:
+            return 0
+        cfg = spec.get("config")
+        if spec.get("class_name") in ("Functional", "Model"):
+            return 1
+        layers = cfg if isinstance(cfg, list) else (cfg or {}).get("layers") if isinstance(cfg, dict) else None
+        if isinstance(layers, list) and layers and isinstance(layers[0], dict):
+            first = layers[0]
+            fcfg = first.get("config") if isinstance(first.get("config"), dict) else {}
+            if first.get("class_name") == "InputLayer" or "batch_input_shape" in fcfg or "batch_shape" in fcfg:
+                return 1
+        return 0
+
     def build(self, spec: dict, weights: dict[str, WeightGroup], prefix: str = "", inputs: list[Ref] | None = None) -> tuple[list[Ref], list[Ref]]:
         class_name = spec.get("class_name")
         config = spec.get("config")
@@ -249,24 +291,28 @@ class _Builder:
         while pending and progress:
             progress = False
             rest = []
-            for spec, call_idx, refs in pending:
+            for spec, call_idx, call in pending:
                 lname = spec.get("name", (spec.get("config") or {}).get("name"))
                 try:
-                    in_nodes = [produced[(n, i)][t] for n, i, t in refs]
+                    in_nodes = [produced[(n, i)][t] for n, i, t in call.refs]
+                    mask_nodes = None if call.masks is None else [
+                        None if m is None else produced[(m[0], m[1])][m[2]] for m in call.masks]
                 except (KeyError, IndexError):
-                    rest.append((spec, call_idx, refs))
+                    rest.append((spec, call_idx, call))
                     continue
                 if spec.get("class_name") in MODEL_CLASSES:
                     sub = self.lookup(weights, lname, keys.get(lname))
                     _, outs = self.build(spec, _nested_weights(sub), prefix + lname + "/", in_nodes)
-                    produced[(lname, call_idx)] = outs
+                    produced[(lname, call_idx + self.node_offset(spec))] = outs
                 else:
                     layer = layers_made.get(lname)
                     if layer is None:
                         layer = self.make_layer(spec, self.lookup(weights, lname, keys.get(lname)), prefix)
                         layers_made[lname] = layer
                     qual = layer.name if call_idx == 0 else f"{layer.name}#{call_idx}"
-                    nid = self.add_node(layer, in_nodes, qual)
+                    if call.constants is not None:
+                        layer.set_call_arguments(call.constants)
+                    nid = self.add_node(layer, in_nodes, qual, mask_inputs=mask_nodes)
                     produced[(lname, call_idx)] = [(nid, k) for k in range(self.nodes[nid].n_outputs)]
                 progress = True
             pending = rest
@@ -340,26 +386,55 @@ def _is_tensor(v) -> bool:
     return isinstance(v, dict) and v.get("class_name") == "__keras_tensor__"
 
 
-def _calls(spec: dict) -> list[list[tuple[str, int, int]]]:
+def _is_op(spec: dict) -> bool:
+    module = str(spec.get("module") or "")
+    return module.startswith(("keras.src.ops", "keras.ops"))
+
+
+@dataclass
+class _Call:
+    refs: list[tuple[str, int, int]]  # tensor inputs, then initial_state tensors
+    masks: list | None = None  # Keras 3 ``mask=`` argument: refs (or None) per input
+    constants: list | None = None  # Keras 3 operation nodes: the positional arguments, tensors as None
+
+
+def _calls(spec: dict) -> list[_Call]:
     """The input references of each call of a layer, Keras 2 or Keras 3 style; extra tensors (initial_state) last."""
     nodes = spec.get("inbound_nodes", [])
     if not isinstance(nodes, list):
         raise FormatError(f"layer {spec.get('name')!r} has malformed inbound_nodes")
+    is_op = _is_op(spec)
     out = []
     for call in nodes:
         refs: list[tuple[str, int, int]] = []
+        masks = None
+        constants = None
         if isinstance(call, dict):  # Keras 3
-            for arg in call.get("args", []):
+            args = call.get("args", [])
+            if not isinstance(args, list):
+                raise FormatError(f"layer {spec.get('name')!r} has malformed call arguments")
+            if is_op:
+                constants = []
+            for arg in args:
                 if _is_tensor(arg):
                     refs.append(_ref(arg))
+                    if is_op:
+                        constants.append(None)
                 elif isinstance(arg, (list, tuple)):
                     refs.extend(_ref(a) for a in arg if _is_tensor(a))
+                elif is_op:
+                    constants.append(arg)
             kwargs = call.get("kwargs", {}) or {}
             state = kwargs.get("initial_state")
             if isinstance(state, (list, tuple)):
                 refs.extend(_ref(a) for a in state if _is_tensor(a))
             elif _is_tensor(state):
                 refs.append(_ref(state))
+            mask = kwargs.get("mask")
+            if _is_tensor(mask):
+                masks = [_ref(mask)]
+            elif isinstance(mask, (list, tuple)) and any(_is_tensor(m) for m in mask):
+                masks = [_ref(m) if _is_tensor(m) else None for m in mask]
         elif isinstance(call, list):  # Keras 2: [[name, node, index, kwargs], ...]
             for item in call:
                 refs.append(_ref(item))
@@ -369,7 +444,7 @@ def _calls(spec: dict) -> list[list[tuple[str, int, int]]]:
                         refs.extend(_ref(s) for s in st if isinstance(s, list))
         else:
             raise FormatError(f"layer {spec.get('name')!r} has a malformed call entry")
-        out.append(refs)
+        out.append(_Call(refs, masks, constants))
     return out
 
 
@@ -377,4 +452,5 @@ def build_graph(config: dict, weights: dict[str, WeightGroup], keras_version: st
     b = _Builder(keras_version, strict)
     inputs, outputs = b.build(config, weights)
     name = str((config.get("config") or {}).get("name", "model")) if isinstance(config.get("config"), dict) else "model"
-    return Graph(nodes=b.nodes, inputs=[i for i, _ in inputs], outputs=outputs, layers=b.layers, name=name)
+    return Graph(nodes=b.nodes, inputs=[i for i, _ in inputs], outputs=outputs, layers=b.layers, name=name,
+                 implicit_masks=activations.keras_major(keras_version) < 3)

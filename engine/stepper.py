@@ -55,8 +55,9 @@ def make_schedule(graph: Graph) -> Schedule:
             final[nid] = 0
             continue
         layer = node.layer
+        mask_refs = [m for m in (node.mask_inputs or []) if m is not None]
         if isinstance(layer, RecurrentLayer):
-            x_ref, others = node.inputs[0], node.inputs[1:]
+            x_ref, others = node.inputs[0], node.inputs[1:] + mask_refs
             s_other = max((final[r[0]] for r in others), default=0)
             s_x = seq_stage.get(x_ref)
             if s_x is not None and _is_causal(layer) and s_x > s_other:
@@ -66,19 +67,19 @@ def make_schedule(graph: Graph) -> Schedule:
             final[nid] = stage
             stage_nodes.setdefault(stage, []).append(nid)
             stage_rec.setdefault(stage, []).append(nid)
-            if layer.return_sequences:
+            if layer.return_sequences and getattr(layer, "steps_output", True):
                 seq_stage[(nid, 0)] = stage
             continue
         seq_in = {seq_stage[r] for r in node.inputs if r in seq_stage}
         if layer.timewise and len(seq_in) == 1:
             s = seq_in.pop()
-            if all(r in seq_stage or final[r[0]] < s for r in node.inputs):
+            if all(r in seq_stage or final[r[0]] < s for r in node.inputs) and all(final[m[0]] < s for m in mask_refs):
                 final[nid] = s
                 stage_nodes.setdefault(s, []).append(nid)
                 for k in range(node.n_outputs):
                     seq_stage[(nid, k)] = s
                 continue
-        fs = max((final[r[0]] for r in node.inputs), default=0)
+        fs = max((final[r[0]] for r in node.inputs + mask_refs), default=0)
         final[nid] = fs
         after.setdefault(fs, []).append(nid)
     n = max(stage_nodes, default=0)
@@ -108,11 +109,15 @@ class Stepper:
         self.record = record
         self.readout_enabled = readout
         self.batch = inputs[0].shape[0]
+        self.implicit_masks = getattr(graph, "implicit_masks", True)
         self.reset()
 
     # --- state -------------------------------------------------------------------------------------------------
     def reset(self) -> None:
         self.env: dict[Ref, np.ndarray] = {}
+        # Keras masks (batch, time) bool of final values, and of values filled step by step in the current stage
+        self.masks: dict[Ref, np.ndarray] = {}
+        self.mask_buffers: dict[Ref, np.ndarray] = {}
         self.runs: dict[int, RecurrentRun] = {}
         self.buffers: dict[Ref, np.ndarray] = {}
         self.readouts: list[list[np.ndarray | None]] = []  # per step: per model output
@@ -174,7 +179,17 @@ class Stepper:
             run = self.runs.get(nid)
             if run is not None:
                 if t < run.T:
-                    run.step(self._slice(node.inputs[0], t) if self.schedule.stepped_input[nid] else None)
+                    if self.schedule.stepped_input[nid]:
+                        x_ref = node.inputs[0]
+                        m_t = self._mask_slice(x_ref, t)
+                        if m_t is None:
+                            run.step(self._slice(x_ref, t))
+                        else:
+                            run.step(self._slice(x_ref, t), m_t)
+                            if (nid, 0) in self.mask_buffers:
+                                self.mask_buffers[(nid, 0)][:, t] = m_t
+                    else:
+                        run.step(None)
             else:
                 self._step_timewise(node, t)
         info = StepInfo(self.step_index, st.index, t)
@@ -221,26 +236,62 @@ class Stepper:
             node = nodes[nid]
             layer = node.layer
             if nid not in st.recurrent:
+                # a per-step layer: does it carry a mask through this stage?
+                if self.implicit_masks and (getattr(layer, "makes_mask", False) or (layer.mask_mode != "drop" and (
+                        node.mask_inputs or any(r in self.mask_buffers or r in self.masks for r in node.inputs)))):
+                    n_t = self._seq_len((nid, 0))
+                    for k in range(node.n_outputs):
+                        self.mask_buffers[(nid, k)] = np.ones((self.batch, n_t), bool)
                 continue
             init = [self.env[r] for r in node.inputs[1:]] or None
+            up = node.inputs[0]
+            explicit = node.mask_inputs[0] if node.mask_inputs else None
             if self.schedule.stepped_input[nid]:
-                up = node.inputs[0]
                 n_t = self._seq_len(up)
-                run = layer.start(self.batch, n_t, x_full=None, initial_state=init, record=self.record)
+                if explicit is not None:  # Keras 3's mask argument, final before this stage
+                    mask = np.asarray(self.env[explicit], dtype=bool)
+                    run = layer.begin(self.batch, n_t, x_full=None, initial_state=init, record=self.record, mask=mask)
+                    if layer.return_sequences and self.implicit_masks:
+                        self.mask_buffers[(nid, 0)] = mask
+                else:
+                    live = up in self.mask_buffers
+                    run = layer.begin(self.batch, n_t, x_full=None, initial_state=init, record=self.record, stepped_mask=live)
+                    if live and layer.return_sequences:
+                        self.mask_buffers[(nid, 0)] = np.ones((self.batch, n_t), bool)
             else:
-                x = self.env[node.inputs[0]]
+                x = self.env[up]
                 layer.check_input(x)
-                run = layer.start(x.shape[0], x.shape[1], x_full=x, initial_state=init, record=self.record)
+                mask = np.asarray(self.env[explicit], dtype=bool) if explicit is not None else self.masks.get(up)
+                run = layer.begin(x.shape[0], x.shape[1], x_full=x, initial_state=init, record=self.record, mask=mask)
+                if mask is not None and layer.return_sequences and getattr(layer, "steps_output", True) and self.implicit_masks:
+                    self.mask_buffers[(nid, 0)] = np.array(mask, dtype=bool)
             self.runs[nid] = run
             T = max(T, run.T)
         st.T = T
         self.t = 0
 
     def _seq_len(self, ref: Ref) -> int:
-        node = self.graph.nodes[ref[0]]
         if ref[0] in self.runs:
             return self.runs[ref[0]].T
+        node = self.graph.nodes[ref[0]]
+        seq = self.schedule.seq_stage
+        for r in node.inputs:
+            if r in seq:
+                return self._seq_len(r)
         return self._seq_len(node.inputs[0])
+
+    def _input_masks(self, node: Node) -> list[np.ndarray | None]:
+        """Masks of a node's final inputs: Keras 3's explicit ``mask=`` arguments, else those propagated."""
+        if node.mask_inputs is not None:
+            given = [None if r is None else np.asarray(self.env[r], dtype=bool) for r in node.mask_inputs]
+            return (given + [None] * len(node.inputs))[:len(node.inputs)]
+        if not self.implicit_masks:
+            return [None] * len(node.inputs)
+        return [self.masks.get(r) for r in node.inputs]
+
+    def _mask_slice(self, ref: Ref, t: int) -> np.ndarray | None:
+        buf = self.mask_buffers.get(ref)
+        return None if buf is None else buf[:, t]
 
     def _slice(self, ref: Ref, t: int) -> np.ndarray:
         run = self.runs.get(ref[0])
@@ -249,24 +300,57 @@ class Stepper:
         return self.buffers[ref][:, t]
 
     def _step_timewise(self, node: Node, t: int) -> None:
-        seq = self.schedule.seq_stage
-        args = [self._slice(r, t) if r in seq else self.env[r] for r in node.inputs]
+        args, masks = self._timewise_args(node, t)
         outs = node.layer.call(args)
         for k, y in enumerate(outs):
             buf = self.buffers.get((node.id, k))
             if buf is None:
-                buf = np.zeros((y.shape[0], self._seq_len(node.inputs[0])) + y.shape[1:], y.dtype)
+                buf = np.zeros((y.shape[0], self._seq_len((node.id, k))) + y.shape[1:], y.dtype)
                 self.buffers[(node.id, k)] = buf
             buf[:, t] = y
+        if (node.id, 0) in self.mask_buffers:
+            for k, m in enumerate(node.layer.compute_mask(args, masks)):
+                if m is not None:
+                    self.mask_buffers[(node.id, k)][:, t] = m
+
+    def _timewise_args(self, node: Node, t: int) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """A per-step layer's inputs at step t: stepped sequences sliced, and final sequences of the same rank
+        (e.g. the model input added to an LSTM's output) sliced too; other inputs whole."""
+        seq = self.schedule.seq_stage
+        args: list = [self._slice(r, t) if r in seq else None for r in node.inputs]
+        masks: list = [self._mask_slice(r, t) if r in seq else None for r in node.inputs]
+        ndim = next(a.ndim for a in args if a is not None)
+        for j, r in enumerate(node.inputs):
+            if args[j] is None:
+                v = self.env[r]
+                m = self.masks.get(r)
+                if v.ndim == ndim + 1:
+                    args[j] = v[:, t]
+                    masks[j] = None if m is None else m[:, t]
+                else:
+                    args[j] = v
+        if node.mask_inputs is not None:  # Keras 3's explicit masks, final (batch, T) arrays
+            masks = [None if r is None else np.asarray(self.env[r], dtype=bool)[:, t] for r in node.mask_inputs]
+            masks = (masks + [None] * len(args))[:len(args)]
+        return args, masks
 
     def _finish_stage(self, st: Stage) -> None:
         for nid in st.nodes:
             if nid in self.runs:
                 for k, y in enumerate(self.runs[nid].current_outputs()):
                     self.env[(nid, k)] = y
+                node = self.graph.nodes[nid]
+                if self.implicit_masks and not getattr(node.layer, "steps_output", True):  # masks made at the end
+                    m = self._input_masks(node)[0]
+                    for k, mk in enumerate(node.layer.compute_mask([self.env[node.inputs[0]]], [m])):
+                        if mk is not None:
+                            self.masks[(nid, k)] = mk
             else:
                 for k in range(self.graph.nodes[nid].n_outputs):
                     self.env[(nid, k)] = self.buffers[(nid, k)]
+            for k in range(self.graph.nodes[nid].n_outputs):
+                if (nid, k) in self.mask_buffers:
+                    self.masks[(nid, k)] = self.mask_buffers.pop((nid, k))
         self._compute(self.schedule.after_stage.get(st.index, []))
         self.stage_pos += 1
         self.t = 0
@@ -277,9 +361,19 @@ class Stepper:
         nodes = self.graph.nodes
         for nid in node_ids:
             node = nodes[nid]
-            outs = node.layer.call([self.env[r] for r in node.inputs])
+            layer = node.layer
+            args = [self.env[r] for r in node.inputs]
+            masks = self._input_masks(node)
+            if layer.uses_mask and any(m is not None for m in masks):
+                outs = layer.call(args, masks)
+            else:
+                outs = layer.call(args)
             for k, y in enumerate(outs):
                 self.env[(nid, k)] = y
+            if self.implicit_masks:
+                for k, m in enumerate(layer.compute_mask(args, masks)):
+                    if m is not None:
+                        self.masks[(nid, k)] = m
 
     def _readout(self, st: Stage, t: int) -> list[np.ndarray | None]:
         """Outputs as if the current stage's recurrent layers stopped after step t.
@@ -299,6 +393,9 @@ class Stepper:
                 return ("final", self.env[ref])
             if nid in self.runs and sched.final_stage[nid] == st.index:
                 run = self.runs[nid]
+                if not getattr(nodes[nid].layer, "steps_output", True):
+                    # both ends of the sequence are needed: defined only once the run is complete
+                    return ("last", run.current_outputs()[ref[1]]) if run.t >= run.T else None
                 outs = run.current_outputs()
                 if ref[1] == 0 and nodes[nid].layer.return_sequences:
                     return ("slice", run.seq[:, min(t, run.T - 1)])

@@ -34,8 +34,15 @@ class WeightGroup:
         """The group of nested layer ``name``: a stored child, or the own variables named ``name/...`` (HDF5)."""
         if name in self.layers:
             return self.layers[name]
-        prefix = name + "/"
-        picked = [(n[len(prefix):], a) for n, a in self.all_arrays() if n.startswith(prefix)]
+        arrays = self.all_arrays()
+        # Keras 2 names a nested layer's variables "<layer>/…"; Keras 3 .h5 may prefix the nested model's own name
+        # ("<model>/<layer>/…", e.g. for a nested Sequential), or a deeper path ending in "/<layer>/…".
+        for prefix in (name + "/", f"{self.name}/{name}/"):
+            picked = [(n[len(prefix):], a) for n, a in arrays if n.startswith(prefix)]
+            if picked:
+                return WeightGroup(name=name, arrays=picked)
+        seg = f"/{name}/"
+        picked = [(n[n.index(seg) + len(seg):], a) for n, a in arrays if seg in n]
         return WeightGroup(name=name, arrays=picked)
 
     def is_empty(self) -> bool:

@@ -42,6 +42,11 @@ class Layer:
     timewise: ClassVar[bool] = False
     recurrent: ClassVar[bool] = False
     notes: tuple[str, ...] = ()
+    #: how a Keras mask (batch, time) bool passes this layer: "drop" (the output has none), "keep" (the first
+    #: input's mask, for layers that act on each timestep alone) or "merge" (all inputs' masks and-ed, merges).
+    mask_mode: ClassVar[str] = "drop"
+    #: layers whose result depends on the mask get it: ``call(inputs, masks=...)``
+    uses_mask: ClassVar[bool] = False
 
     def __init__(self, name: str, class_name: str, config: dict, ctx: BuildContext):
         self.name = name
@@ -61,6 +66,22 @@ class Layer:
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             raise FormatError(f"layer {self.name!r}: {key}={v!r} is not a whole number in [{lo}, {hi}]")
         return v
+
+    def int_tuple(self, key: str, default=None, n: int = 1, lo: int = 1, hi: int = MAX_UNITS) -> tuple[int, ...]:
+        """An option Keras stores as an int or a list of ints (kernel_size, strides, pool_size …)."""
+        v = self.config.get(key, default)
+        if isinstance(v, (list, tuple)):
+            vals = list(v)
+        else:
+            vals = [v] * n
+        if len(vals) != n or any(isinstance(x, bool) or not isinstance(x, int) or not lo <= x <= hi for x in vals):
+            raise FormatError(f"layer {self.name!r}: {key}={v!r} is not {n} whole number(s) in [{lo}, {hi}]")
+        return tuple(vals)
+
+    def channels_last(self) -> None:
+        fmt = self.config.get("data_format", "channels_last")
+        if fmt not in (None, "channels_last"):
+            raise UnsupportedLayerError(self.class_name, self.name, f"{self.class_name} with data_format={fmt!r} is not supported")
 
     def take_weights(self, ctx: BuildContext, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
         """The layer's arrays in order, checked against the shapes its config implies."""
@@ -84,6 +105,17 @@ class Layer:
     def call(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         raise NotImplementedError
 
+    def set_call_arguments(self, constants: list) -> None:
+        """Keras 3 operation nodes: the call's positional arguments, tensors as None (only ops use them)."""
+
+    def compute_mask(self, inputs: list[np.ndarray], masks: list[np.ndarray | None]) -> list[np.ndarray | None]:
+        """The output masks (one per output) from the input masks, as Keras' ``compute_mask`` does."""
+        if self.mask_mode == "keep":
+            return [masks[0] if masks else None] * self.n_outputs
+        if self.mask_mode == "merge":
+            return [merge_masks(masks)] * self.n_outputs
+        return [None] * self.n_outputs
+
     def weight_arrays(self) -> list[tuple[str, np.ndarray]]:
         return []
 
@@ -97,6 +129,17 @@ class Layer:
     def output_shape(self, input_shapes: list[tuple]) -> list[tuple]:
         """Shapes with None for unknown dims; default: same as the first input."""
         return [input_shapes[0]]
+
+
+def merge_masks(masks: list[np.ndarray | None]) -> np.ndarray | None:
+    """Keras' merge layers: a step is kept when every input keeps it; no mask at all when no input has one."""
+    live = [m for m in masks if m is not None]
+    if not live:
+        return None
+    out = live[0]
+    for m in live[1:]:
+        out = np.logical_and(out, m)
+    return out
 
 
 def unsupported(class_name: str, layer_name: str) -> UnsupportedLayerError:

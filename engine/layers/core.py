@@ -10,6 +10,7 @@ from .base import BuildContext, Layer, register
 @register("Dense")
 class Dense(Layer):
     timewise = True
+    mask_mode = "keep"
 
     def __init__(self, name, class_name, config, ctx: BuildContext):
         super().__init__(name, class_name, config, ctx)
@@ -56,6 +57,7 @@ class Dense(Layer):
 @register("Activation")
 class Activation(Layer):
     timewise = True
+    mask_mode = "keep"
 
     def __init__(self, name, class_name, config, ctx):
         super().__init__(name, class_name, config, ctx)
@@ -73,6 +75,7 @@ class Identity(Layer):
     """Layers that only act while training."""
 
     timewise = True
+    mask_mode = "keep"
 
     def call(self, inputs):
         return [inputs[0]]

@@ -24,6 +24,7 @@ class LSTM(RecurrentLayer):
     gate_names = GATES
     state_names = ("h", "c")  # Keras' return_state order: [output, h, c]
     record_names = ("x", "z", "i", "f", "c~", "o", "C", "h")
+    state_record_names = ("h", "C")
 
     def __init__(self, name, class_name, config, ctx):
         super().__init__(name, class_name, config, ctx)
@@ -154,6 +155,10 @@ class LSTMRun(RecurrentRun):
 
     def states(self):
         return [self.h, self.c]
+
+    def set_states(self, states):
+        self.h = np.array(states[0], dtype=np.float32)
+        self.c = np.array(states[1], dtype=np.float32)
 
     def current_outputs(self):
         first = self.seq if self.seq is not None else self.h

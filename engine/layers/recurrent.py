@@ -42,6 +42,81 @@ class RecurrentRun:
         """The layer's outputs as if the sequence ended after the steps done so far."""
         raise NotImplementedError
 
+    def set_states(self, states: list[np.ndarray]) -> None:
+        """Replace the carried states (same order as ``states()``); used by masking to carry states over."""
+        raise NotImplementedError
+
+
+class MaskedRun(RecurrentRun):
+    """Keras' masking around any run (``keras.backend.rnn``): at a masked step the states are carried over
+    unchanged and the output is the previous step's output (zeros before the first kept step), or zeros when the
+    layer has ``zero_output_for_mask`` (Bidirectional forces it when returning sequences).
+
+    ``mask`` (batch, T) bool in processing order when known at the start; otherwise each ``step`` gets ``mask_t``.
+    Records gain ``mask`` (batch, T) bool, and the state records show the carried states.
+    """
+
+    def __init__(self, inner: RecurrentRun, batch: int, mask: np.ndarray | None, zero_output: bool):
+        self.inner = inner
+        self.layer = inner.layer
+        self.T = inner.T
+        self.mask = None if mask is None else np.asarray(mask, dtype=bool)
+        self.zero_output = zero_output
+        self.out = np.zeros((batch, self.layer.units), np.float32)
+        self.seq = np.zeros((batch, self.T, self.layer.units), np.float32) if inner.seq is not None else None
+        self.masks_seen = np.ones((batch, self.T), bool)
+        if inner.records is not None:
+            inner.records["mask"] = self.masks_seen
+
+    @property
+    def t(self) -> int:
+        return self.inner.t
+
+    @property
+    def records(self):
+        return self.inner.records
+
+    def __getattr__(self, name):  # the wrapped run's own state (h, c …) stays visible
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def step(self, x_t=None, mask_t=None):
+        t = self.inner.t
+        m = self.mask[:, t] if self.mask is not None else mask_t
+        if m is None:
+            self.inner.step(x_t)
+            new = self.inner.states()
+            out = new[0]
+        else:
+            m = np.asarray(m, dtype=bool)
+            prev = [np.array(s, copy=True) for s in self.inner.states()]
+            self.inner.step(x_t)
+            new = self.inner.states()
+            keep = m[:, None]
+            states = [np.where(keep, n, p).astype(np.float32, copy=False) for n, p in zip(new, prev)]
+            self.inner.set_states(states)
+            out = np.where(keep, new[0], np.float32(0) if self.zero_output else self.out).astype(np.float32, copy=False)
+            self.masks_seen[:, t] = m
+            r = self.inner.records
+            if r is not None:
+                for name, value in zip(self.layer.state_record_names, states):
+                    if name in r:
+                        r[name][:, t] = value
+        self.out = np.array(out, copy=True)
+        if self.seq is not None:
+            self.seq[:, t] = out
+
+    def states(self):
+        return self.inner.states()
+
+    def set_states(self, states):
+        self.inner.set_states(states)
+
+    def current_outputs(self):
+        first = self.seq if self.seq is not None else self.out
+        return [first] + (list(self.inner.states()) if self.layer.return_state else [])
+
 
 class RecurrentLayer(Layer):
     recurrent = True
@@ -50,6 +125,12 @@ class RecurrentLayer(Layer):
     state_names: ClassVar[tuple[str, ...]] = ("h",)
     #: names of the per-step arrays a recording run keeps, in display order
     record_names: ClassVar[tuple[str, ...]] = ()
+    #: the records holding each state of ``state_names`` (masking rewrites them with the carried states)
+    state_record_names: ClassVar[tuple[str, ...]] = ("h",)
+    #: recurrent layers map their input mask to their sequence output
+    uses_mask = True
+    #: each step's output is final once the step is done (not so for Bidirectional, which merges both ends)
+    steps_output: ClassVar[bool] = True
 
     def __init__(self, name, class_name, config, ctx: BuildContext):
         super().__init__(name, class_name, config, ctx)
@@ -65,6 +146,7 @@ class RecurrentLayer(Layer):
             notes.append("stateful layer: replayed from a zero initial state")
         self.notes = tuple(notes)
         self.n_outputs = 1 + (len(self.state_names) if self.return_state else 0)
+        self.zero_output_for_mask = bool(config.get("zero_output_for_mask", False))
 
     @property
     def input_features(self) -> int:
@@ -77,6 +159,23 @@ class RecurrentLayer(Layer):
               record: bool = False) -> RecurrentRun:
         raise NotImplementedError
 
+    def begin(self, batch: int, T: int, x_full: np.ndarray | None = None, initial_state: list[np.ndarray] | None = None,
+              record: bool = False, mask: np.ndarray | None = None, stepped_mask: bool = False) -> RecurrentRun:
+        """``start`` with Keras masking: ``mask`` (batch, T) in time order, or ``stepped_mask`` when each step will
+        bring its own ``mask_t``. Without either it is exactly ``start``."""
+        run = self.start(batch, T, x_full=x_full, initial_state=initial_state, record=record)
+        if mask is None and not stepped_mask:
+            return run
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool).reshape(batch, T)
+            if self.go_backwards:
+                mask = mask[:, ::-1]
+        return MaskedRun(run, batch, mask, self.zero_output_for_mask)
+
+    def compute_mask(self, inputs, masks):
+        m = masks[0] if masks else None
+        return [m if self.return_sequences else None] + [None] * (self.n_outputs - 1)
+
     def check_input(self, x: np.ndarray) -> None:
         if x.ndim != 3:
             raise InputShapeError(f"layer {self.name!r} ({self.class_name}) needs a 3-D input (batch, time, features), got shape {x.shape}")
@@ -85,11 +184,12 @@ class RecurrentLayer(Layer):
                 f"layer {self.name!r} ({self.class_name}) gets {x.shape[-1]} features per step, its kernel expects {self.input_features}"
             )
 
-    def call(self, inputs):
+    def call(self, inputs, masks=None):
         """Whole-sequence call, for use outside the stepper (tests, nested evaluation)."""
         x = inputs[0]
         self.check_input(x)
-        run = self.start(x.shape[0], x.shape[1], x_full=x, initial_state=list(inputs[1:]) or None)
+        mask = masks[0] if masks else None
+        run = self.begin(x.shape[0], x.shape[1], x_full=x, initial_state=list(inputs[1:]) or None, mask=mask)
         for _ in range(x.shape[1]):
             run.step()
         return run.current_outputs()
@@ -110,3 +210,22 @@ class RecurrentLayer(Layer):
         if self.stateful:
             d["stateful"] = "yes (replayed from zero state)"
         return d
+
+
+def time_major_inputs(layer: RecurrentLayer, x_full: np.ndarray) -> np.ndarray:
+    """(T, batch, features) float32 in processing order (reversed for ``go_backwards``), contiguous."""
+    layer.check_input(x_full)
+    xt = x_full.transpose(1, 0, 2)
+    if layer.go_backwards:
+        xt = xt[::-1]
+    return np.ascontiguousarray(xt, dtype=np.float32)
+
+
+def initial_states(layer: RecurrentLayer, batch: int, initial_state: list[np.ndarray] | None) -> list[np.ndarray]:
+    """The layer's starting states: given ones (checked), or zeros."""
+    n = len(layer.state_names)
+    if not initial_state:
+        return [np.zeros((batch, layer.units), np.float32) for _ in range(n)]
+    if len(initial_state) != n:
+        raise InputShapeError(f"layer {layer.name!r} ({layer.class_name}) gets {len(initial_state)} initial states, needs {n}")
+    return [np.array(s, dtype=np.float32).reshape(batch, layer.units) for s in initial_state]
