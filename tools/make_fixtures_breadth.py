@@ -19,6 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture_common import layer_outputs, randomise, reset_states, save_checked  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
 MANIFEST = FIX / "MANIFEST_breadth.json"
@@ -408,52 +411,6 @@ TAGS = {"masking": ["mask"], "masking_bidi": ["mask"], "masking_state": ["mask"]
 
 
 # --------------------------------------------------------------------------------------------------------------------
-def randomise(model, rng):
-    vals = []
-    for w in model.weights:
-        name = str(getattr(w, "path", None) or w.name)
-        shape = tuple(int(d) for d in w.shape)
-        if "moving_variance" in name:
-            v = rng.uniform(0.5, 2.0, shape)
-        elif "gamma" in name:
-            v = rng.uniform(0.6, 1.4, shape)
-        else:
-            v = rng.randn(*shape) * 0.5
-        vals.append(v.astype("float32"))
-    model.set_weights(vals)
-
-
-def reset_states(model):
-    """Stateful layers start every predict from zero states, as the engine replays them."""
-    for layer in model.layers:
-        if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
-            layer.reset_states()
-
-
-def layer_outputs(K, model, xs, major):
-    out = {}
-    for layer in model.layers:
-        cls = layer.__class__.__name__
-        if cls == "InputLayer" or cls in ("Sequential", "Functional", "Model"):
-            continue
-        try:
-            nodes = layer._inbound_nodes
-            if len(nodes) != 1:
-                continue
-            t = layer.output
-        except Exception:
-            continue
-        sub = K.Model(model.inputs, t)
-        reset_states(model)
-        ys = sub.predict(xs, verbose=0)
-        if isinstance(ys, (list, tuple)):
-            for k, y in enumerate(ys):
-                out[f"layer__{layer.name}__{k}"] = np.asarray(y, dtype="float32")
-        else:
-            out[f"layer__{layer.name}"] = np.asarray(ys, dtype="float32")
-    return out
-
-
 def generate(major: int, names: list[str]) -> list[dict]:
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     if major == 2:
@@ -505,19 +462,6 @@ def generate_one(K, tf, major, name):
                         "tags": ["breadth"] + TAGS.get(name, []), "keras": K.__version__})
     print(f"keras{major} {fname}: ok", flush=True)
     return entries
-
-
-def save_checked(K, model, mpath, xs, ys):
-    """Save, then reload with Keras itself and check the saved file reproduces predict."""
-    if mpath.exists():
-        mpath.unlink()
-    model.save(str(mpath))
-    re = K.models.load_model(str(mpath), compile=False)
-    reset_states(re)
-    ry = re.predict(xs, verbose=0)
-    ry = list(ry) if isinstance(ry, (list, tuple)) else [ry]
-    for a, b in zip(ry, ys):
-        assert np.allclose(a, b, atol=1e-6), f"{mpath.name}: reloaded model differs"
 
 
 # --------------------------------------------------------------------------------------------------------------------
