@@ -70,6 +70,10 @@ class Bidirectional(RecurrentLayer):
         self.n_outputs = (2 if self.merge_mode is None else 1) + (self.n_states if self.return_state else 0)
         self.gate_names = tuple(f"forward/{g}" for g in fw.gate_names) + tuple(f"backward/{g}" for g in bw.gate_names)
         self.record_names = tuple(f"forward/{r}" for r in fw.record_names) + tuple(f"backward/{r}" for r in bw.record_names)
+        self.gate_record_names = tuple(f"forward/{g}" for g in fw.gate_record_names) + tuple(
+            f"backward/{g}" for g in bw.gate_record_names)
+        self.state_record_names = tuple(f"forward/{s}" for s in fw.state_record_names) + tuple(
+            f"backward/{s}" for s in bw.state_record_names)
         self.state_names = tuple(f"forward/{s}" for s in fw.state_names) + tuple(f"backward/{s}" for s in bw.state_names)
 
     @property

@@ -29,6 +29,7 @@ class GRU(RecurrentLayer):
     gate_names = GATES
     state_names = ("h",)
     record_names = ("x", "z", "r", "h~", "h")
+    gate_record_names = ("z", "r", "h~")
     state_record_names = ("h",)
 
     def __init__(self, name, class_name, config, ctx):

@@ -23,7 +23,8 @@ GATES = ("i", "f", "c", "o")
 class LSTM(RecurrentLayer):
     gate_names = GATES
     state_names = ("h", "c")  # Keras' return_state order: [output, h, c]
-    record_names = ("x", "z", "i", "f", "c~", "o", "C", "h")
+    record_names = ("x", "pre", "i", "f", "c~", "o", "C", "h")  # pre: z_t = x·W + h·U + b, all four gates
+    gate_record_names = ("i", "f", "c~", "o")
     state_record_names = ("h", "C")
 
     def __init__(self, name, class_name, config, ctx):
@@ -111,7 +112,7 @@ class LSTMRun(RecurrentRun):
         self.records = None
         if record:
             F = layer.input_features
-            self.records = {"x": np.zeros((batch, T, F), dtype), "z": np.zeros((batch, T, 4 * u), dtype)}
+            self.records = {"x": np.zeros((batch, T, F), dtype), "pre": np.zeros((batch, T, 4 * u), dtype)}
             for name in ("i", "f", "c~", "o", "C", "h"):
                 self.records[name] = np.zeros((batch, T, u), dtype)
 
@@ -144,7 +145,7 @@ class LSTMRun(RecurrentRun):
         r = self.records
         if r is not None:
             r["x"][:, t] = x_t
-            r["z"][:, t] = z
+            r["pre"][:, t] = z
             r["i"][:, t] = i
             r["f"][:, t] = f
             r["c~"][:, t] = g

@@ -127,6 +127,8 @@ class RecurrentLayer(Layer):
     record_names: ClassVar[tuple[str, ...]] = ()
     #: the records holding each state of ``state_names`` (masking rewrites them with the carried states)
     state_record_names: ClassVar[tuple[str, ...]] = ("h",)
+    #: the records holding gate activations, one (batch, T, units) array each, for plots of the gates
+    gate_record_names: ClassVar[tuple[str, ...]] = ()
     #: recurrent layers map their input mask to their sequence output
     uses_mask = True
     #: each step's output is final once the step is done (not so for Bidirectional, which merges both ends)

@@ -1,0 +1,27 @@
+import numpy as np
+
+from engine.export import save_matrix
+from engine.stats import block_stats, symmetric_limit
+
+
+def test_block_stats():
+    a = np.array([[3.0, -4.0], [0.0, 1.0]], "f4")
+    s = block_stats(a)
+    assert (s.min, s.max, s.mean) == (-4.0, 3.0, 0.0)
+    assert np.isclose(s.std, np.std(a)) and np.isclose(s.norm, np.sqrt(26.0))
+    assert "min -4" in s.line() and "max +3" in s.line()
+
+
+def test_symmetric_limit():
+    assert symmetric_limit(np.array([-2.0, 1.0])) == 2.0
+    assert symmetric_limit(np.zeros(3)) == 1.0
+
+
+def test_save_matrix_roundtrip(tmp_path):
+    a = np.random.RandomState(0).randn(3, 5).astype("f4")
+    save_matrix(tmp_path / "a.npy", a)
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), a)
+    save_matrix(tmp_path / "a.csv", a)
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "a.csv", delimiter=",", dtype="f4"), a)
+    save_matrix(tmp_path / "b.csv", a[0])
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "b.csv", delimiter=",", dtype="f4"), a[0])
