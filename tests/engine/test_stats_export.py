@@ -25,3 +25,19 @@ def test_save_matrix_roundtrip(tmp_path):
     np.testing.assert_array_equal(np.loadtxt(tmp_path / "a.csv", delimiter=",", dtype="f4"), a)
     save_matrix(tmp_path / "b.csv", a[0])
     np.testing.assert_array_equal(np.loadtxt(tmp_path / "b.csv", delimiter=",", dtype="f4"), a[0])
+
+
+def test_load_dataset_demo_and_fixture(tmp_path):
+    from pathlib import Path
+
+    from engine.inputs import load_dataset, random_dataset
+
+    root = Path(__file__).resolve().parents[2]
+    d = load_dataset(root / "resources/demo/sine_data.npz")
+    assert d.inputs[0].shape == (200, 5, 1) and d.targets.shape == (200, 1) and d.keras_outputs[0].shape == (200, 1)
+    f = load_dataset(root / "tests/fixtures/k3keras/func_state.npz")
+    assert f.inputs[0].shape == (4, 7, 3) and len(f.keras_outputs) == 3 and f.targets is None
+    np.save(tmp_path / "x.npy", np.ones((2, 3, 1), "f4"))
+    assert load_dataset(tmp_path / "x.npy").inputs[0].shape == (2, 3, 1)
+    r = random_dataset([(None, None, 4)], batch=3, steps=7)
+    assert r.inputs[0].shape == (3, 7, 4) and r.inputs[0].dtype == np.float32

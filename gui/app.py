@@ -1,0 +1,63 @@
+"""Starting the window: one QApplication (reused if it exists), settings made here and passed in, an excepthook
+that shows errors instead of dying, and the screenshot mode used for the README and checks."""
+from __future__ import annotations
+
+import sys
+import traceback
+
+import PySide6  # noqa: F401  (import before pyqtgraph so it binds to PySide6)
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+import engine
+
+
+def make_settings() -> QSettings:
+    return QSettings(QSettings.IniFormat, QSettings.UserScope, "LSTMInspector", "lstm-inspector")
+
+
+def _install_excepthook(window) -> None:
+    def hook(etype, value, tb):
+        traceback.print_exception(etype, value, tb, file=sys.stderr)
+        try:
+            window.show_error("Unexpected error", f"{etype.__name__}: {value}")
+        except Exception:  # the window itself is gone: nothing more to show
+            pass
+
+    sys.excepthook = hook
+
+
+def run_app(model_path: str | None = None, input_path: str | None = None, step: int | None = None,
+            screenshot: str | None = None, settings: QSettings | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("LSTM Inspector")
+    app.setOrganizationName("LSTMInspector")
+    from .main_window import MainWindow
+
+    window = MainWindow(settings if settings is not None else make_settings())
+    _install_excepthook(window)
+    if screenshot:
+        return _screenshot(app, window, model_path, input_path, step, screenshot)
+    window.show()
+    if model_path:
+        window.open_model(model_path, input_path, step)
+    return app.exec()
+
+
+def _screenshot(app, window, model_path, input_path, step, out: str) -> int:
+    window.resize(1600, 1000)
+    window.show()
+    if model_path:
+        try:
+            window.load_now(model_path, input_path)
+        except engine.ModelFileError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        window.session.seek(step if step is not None else window.session.total_steps)
+    for _ in range(5):
+        app.processEvents()
+    if not window.grab().save(out):
+        print(f"error: {out}: cannot write the screenshot", file=sys.stderr)
+        return 2
+    window.close()
+    return 0

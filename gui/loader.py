@@ -1,0 +1,80 @@
+"""Opening a model (and its input data) off the GUI thread: a QRunnable whose small QObject carries the signals."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, Signal
+
+import engine
+from engine.inputs import Dataset, load_dataset, random_dataset
+
+
+@dataclass
+class Loaded:
+    model: engine.Model
+    data: Dataset
+    predictions: list[np.ndarray] | None  # model.predict over the whole batch, None if the model cannot run
+    problem: str | None  # why the model cannot run (unsupported layer), shown in the window
+
+
+def open_model(model_path: str, input_path: str | None = None) -> Loaded:
+    """Everything slow about opening: read the file, read the inputs, predict over the batch. Raises ModelFileError."""
+    model = engine.load_model(model_path, strict=False)
+    data = load_dataset(input_path) if input_path else random_dataset(model.input_shapes)
+    return _finish(model, data)
+
+
+def with_data(model: engine.Model, data: Dataset) -> Loaded:
+    return _finish(model, data)
+
+
+def _finish(model: engine.Model, data: Dataset) -> Loaded:
+    problem = None
+    preds = None
+    if model.unsupported:
+        bad = model.unsupported[0]
+        problem = f"layer {bad.name!r}: {bad.reason}"
+    else:
+        try:
+            y = model.predict(data.inputs)
+        except engine.FormatError as e:
+            raise engine.ModelFileError(data.source or "input", str(e)) from None
+        preds = y if isinstance(y, list) else [y]
+    return Loaded(model, data, preds, problem)
+
+
+class _Signals(QObject):
+    finished = Signal(object)  # Loaded
+    failed = Signal(str)  # one-line message
+
+
+class LoadTask(QRunnable):
+    """Runs ``fn(*args)`` on a worker thread; the result or the one-line error comes back as a signal."""
+
+    def __init__(self, fn, *args):
+        super().__init__()
+        self.fn = fn
+        self.args = args
+        self.signals = _Signals()
+        self.setAutoDelete(True)
+
+    def run(self):
+        try:
+            result = self.fn(*self.args)
+        except engine.ModelFileError as e:
+            self.signals.failed.emit(str(e))
+        except engine.FormatError as e:
+            self.signals.failed.emit(str(e))
+        except MemoryError:
+            self.signals.failed.emit("not enough memory to open this model")
+        except Exception as e:  # a bug, not bad input: still never kill the window
+            self.signals.failed.emit(f"unexpected error: {type(e).__name__}: {e}")
+        else:
+            self.signals.finished.emit(result)
+
+
+def open_data(model: engine.Model, input_path: str | None) -> Loaded:
+    """New input data for an open model (a file, or random when no path)."""
+    data = load_dataset(input_path) if input_path else random_dataset(model.input_shapes, seed=np.random.randint(1 << 30))
+    return _finish(model, data)

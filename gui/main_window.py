@@ -1,0 +1,404 @@
+"""The inspector window: model panel and input on the left, live replay plots and per-gate weights on the right,
+play controls at the bottom. It wires views to the Session; it holds no math and parses no files."""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
+from PySide6.QtCore import QSettings, Qt, QThreadPool
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from engine.export import save_matrix
+
+from .input_panel import InputPanel
+from .loader import LoadTask, open_data, open_model
+from .model_panel import ModelPanel
+from .replay_plots import ReplayPlots
+from .session import Session
+from .stepper_bar import StepperBar
+from .weights_view import WeightsView
+
+MODEL_FILTER = "Keras models (*.h5 *.hdf5 *.keras);;All files (*)"
+INPUT_FILTER = "Input arrays (*.npy *.npz *.csv);;All files (*)"
+MAX_RECENT = 10
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.session = Session(self)
+        self.pool = QThreadPool.globalInstance()
+        self.pending_step: int | None = None
+        self.loading = False
+        self.setWindowTitle("LSTM Inspector")
+        self.setAcceptDrops(True)
+
+        self.model_panel = ModelPanel()
+        self.input_panel = InputPanel()
+        self.plots = ReplayPlots()
+        self.weights = WeightsView()
+        self.bar = StepperBar()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.plots, "Replay")
+        self.tabs.addTab(self.weights, "Weights per gate")
+        self.left = QSplitter(Qt.Vertical)
+        self.left.addWidget(self.model_panel)
+        self.left.addWidget(self.input_panel)
+        self.left.setSizes([420, 380])
+        self.split = QSplitter(Qt.Horizontal)
+        self.split.addWidget(self.left)
+        self.split.addWidget(self.tabs)
+        self.split.setStretchFactor(1, 1)
+        self.split.setSizes([430, 1170])
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(4, 4, 4, 0)
+        lay.addWidget(self.split, 1)
+        lay.addWidget(self.bar)
+        self.setCentralWidget(central)
+
+        self.badge = QLabel("")
+        self.badge.setObjectName("parityBadge")
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumWidth(160)
+        self.busy.hide()
+        self.statusBar().addPermanentWidget(self.busy)
+        self.statusBar().addPermanentWidget(self.badge)
+
+        self._make_menus()
+        self._make_shortcuts()
+        s = self.session
+        s.model_changed.connect(self._on_model_changed)
+        s.data_changed.connect(self._on_data_changed)
+        s.step_changed.connect(self._on_step_changed)
+        s.layer_changed.connect(self._on_layer_changed)
+        s.unit_changed.connect(self._on_unit_changed)
+        self.model_panel.node_selected.connect(s.set_node)
+        self.input_panel.sample_changed.connect(s.set_sample)
+        self.input_panel.model.value_edited.connect(lambda t, f, v: s.set_input_value(t, f, v))
+        self.input_panel.open_requested.connect(self.choose_input)
+        self.input_panel.random_requested.connect(lambda: self.open_input(None))
+        self.input_panel.reset_requested.connect(s.reset_edits)
+        self.bar.seek_requested.connect(s.seek)
+        self.plots.unit_clicked.connect(self._toggle_unit)
+        self.weights.unit_clicked.connect(self._toggle_unit)
+        self._restore()
+
+    # --- menus --------------------------------------------------------------------------------------------------
+    def _make_menus(self) -> None:
+        m = self.menuBar().addMenu("&File")
+        a = m.addAction("&Open model…", self.choose_model)
+        a.setShortcut(QKeySequence.Open)
+        m.addAction("Open &input…", self.choose_input)
+        self.recent_menu = m.addMenu("Open &recent")
+        m.addSeparator()
+        ex = m.addMenu("&Export")
+        ex.addAction("Plots as PNG…", lambda: self.export_plots("png"))
+        ex.addAction("Plots as SVG…", lambda: self.export_plots("svg"))
+        ex.addAction("Shown gate matrix (CSV / .npy)…", self.export_matrix)
+        ex.addAction("Trace of this sample (.npz)…", self.export_trace)
+        m.addSeparator()
+        q = m.addAction("&Quit", self.close)
+        q.setShortcut(QKeySequence.Quit)
+        h = self.menuBar().addMenu("&Help")
+        h.addAction("&About LSTM Inspector", self.show_about)
+        self._fill_recent()
+
+    def _make_shortcuts(self) -> None:
+        s = self.session
+        for key, slot in ((Qt.Key_Right, s.step), (Qt.Key_Left, s.back), (Qt.Key_Home, s.reset), (Qt.Key_End, s.to_end),
+                          (Qt.Key_Space, self.bar.toggle_play)):
+            sc = QShortcut(QKeySequence(key), self)
+            sc.activated.connect(slot)
+
+    # --- opening ------------------------------------------------------------------------------------------------
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a Keras model", self._last_dir(), MODEL_FILTER)
+        if path:
+            self.open_model(path)
+
+    def choose_input(self) -> None:
+        if self.session.model is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open input data", self._last_dir(), INPUT_FILTER)
+        if path:
+            self.open_input(path)
+
+    def open_model(self, path: str, input_path: str | None = None, step: int | None = None) -> None:
+        """Open in the background; on failure a dialog, and whatever was open stays open."""
+        self.pending_step = step
+        self._start(LoadTask(open_model, path, input_path), f"Opening {os.path.basename(path)}…", path)
+
+    def open_input(self, path: str | None) -> None:
+        if self.session.model is not None:
+            self._start(LoadTask(open_data, self.session.model, path), "Reading input…", None)
+
+    def load_now(self, path: str, input_path: str | None = None) -> None:
+        """Synchronous open (screenshots, scripts); raises ModelFileError."""
+        self._on_loaded(open_model(path, input_path), path)
+
+    def _start(self, task: LoadTask, message: str, recent: str | None) -> None:
+        self.loading = True
+        self.busy.show()
+        self.statusBar().showMessage(message)
+        self.setCursor(Qt.BusyCursor)
+        task.signals.finished.connect(lambda loaded: self._on_loaded(loaded, recent))
+        task.signals.failed.connect(self._on_failed)
+        self._task = task  # keep the signal object alive until it reports
+        self.pool.start(task)
+
+    def _done_loading(self) -> None:
+        self.loading = False
+        self.busy.hide()
+        self.unsetCursor()
+        self.statusBar().clearMessage()
+
+    def _on_loaded(self, loaded, recent: str | None) -> None:
+        self._done_loading()
+        self.bar.pause()
+        self.session.set_loaded(loaded)
+        if recent:
+            self._add_recent(recent)
+            self.settings.setValue("last_dir", os.path.dirname(os.path.abspath(recent)))
+        if self.pending_step is not None:
+            self.session.seek(self.pending_step)
+            self.pending_step = None
+        self.statusBar().showMessage(f"Opened {os.path.basename(loaded.model.path)}", 4000)
+
+    def _on_failed(self, message: str) -> None:
+        self._done_loading()
+        self.show_error("Cannot open", message)
+
+    def show_error(self, title: str, message: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Critical, title, message, QMessageBox.Ok, self)
+        box.setObjectName("errorDialog")
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()  # window-modal, not blocking: the window stays alive behind it
+        return box
+
+    # --- drag and drop --------------------------------------------------------------------------------------------
+    def dragEnterEvent(self, ev) -> None:
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:
+        paths = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if not paths:
+            return
+        path = paths[0]
+        if path.lower().endswith((".npy", ".npz", ".csv")) and self.session.model is not None:
+            self.open_input(path)
+        else:
+            self.open_model(path)
+        ev.acceptProposedAction()
+
+    # --- recent files ---------------------------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        v = self.settings.value("recent", [])
+        if isinstance(v, str):
+            v = [v]
+        return [str(p) for p in (v or [])]
+
+    def _add_recent(self, path: str) -> None:
+        path = os.path.abspath(path)
+        items = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent", items[:MAX_RECENT])
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_files():
+            self.recent_menu.addAction(p, lambda p=p: self.open_model(p))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def _last_dir(self) -> str:
+        return str(self.settings.value("last_dir", os.path.expanduser("~")))
+
+    # --- following the session -----------------------------------------------------------------------------------
+    def _on_model_changed(self) -> None:
+        s = self.session
+        model = s.model
+        self.setWindowTitle(f"LSTM Inspector — {os.path.basename(model.path)}")
+        self.model_panel.set_model(model, s.problem)
+        self._configure_layer()
+        self.bar.set_total(s.total_steps)
+        self.plots.show_message("" if s.problem is None else f"Cannot replay: {s.problem}")
+
+    def _configure_layer(self) -> None:
+        s = self.session
+        layer = s.layer
+        self.model_panel.select_node(s.node_id)
+        self.weights.set_layer(layer)
+        run_T = 0
+        if s.stepper is not None and s.node_id is not None:
+            x = s.sample_inputs[0]
+            run_T = s.stepper.runs[s.node_id].T if s.node_id in s.stepper.runs else (x.shape[1] if x.ndim > 1 else 0)
+        out_dims = 0
+        if s.predictions:
+            out_dims = int(np.prod(s.predictions[0].shape[1:])) if s.predictions[0].ndim > 1 else 1
+        self.plots.configure(layer, run_T, self._gate_names(), self._state_names(), out_dims)
+
+    def _gate_names(self) -> tuple[str, ...]:
+        layer = self.session.layer
+        return tuple(getattr(layer, "gate_record_names", ())) if layer is not None else ()
+
+    def _state_names(self) -> tuple[str | None, str | None]:
+        layer = self.session.layer
+        names = tuple(getattr(layer, "state_record_names", ())) if layer is not None else ()
+        h = names[0] if names else None
+        c = names[1] if len(names) > 1 else None
+        return c, h
+
+    def _on_layer_changed(self) -> None:
+        self._configure_layer()
+
+    def _on_data_changed(self) -> None:
+        s = self.session
+        if s.data is None:
+            return
+        seq = s.sample_inputs[0][0] if s.sample_inputs else None
+        src = os.path.basename(s.data.source) if s.data.source not in ("", "random") else s.data.source
+        self.input_panel.show_data(s.batch, s.sample, seq, f"input: {src}", s.edited)
+        preds = s.predictions[0] if s.predictions else None
+        self.plots.update_batch(preds, s.data.targets, s.sample)
+        self.bar.set_total(s.total_steps)
+        self._update_badge()
+
+    def _update_badge(self) -> None:
+        s = self.session
+        d = s.keras_difference()
+        if s.edited:
+            self.badge.setText("inputs edited — comparison with Keras paused")
+            self.badge.setStyleSheet("padding: 2px 8px; background: #eee; color: #555;")
+        elif d is None:
+            self.badge.setText("no Keras outputs in the data to compare with")
+            self.badge.setStyleSheet("padding: 2px 8px; color: #777;")
+        else:
+            ok = d <= 1e-5
+            self.badge.setText(f"{'✓' if ok else '✗'} replay vs Keras: max |Δ| = {d:.2e}")
+            colour = "#1b7f3a" if ok else "#b00020"
+            self.badge.setStyleSheet(f"padding: 2px 8px; color: white; background: {colour}; border-radius: 3px;")
+
+    def _on_step_changed(self, n: int) -> None:
+        s = self.session
+        detail = ""
+        if s.stepper is not None and s.stepper.stage_log:
+            stage, t = s.stepper.stage_log[n - 1] if n > 0 else s.stepper.stage_log[0]
+            many = len(s.stepper.stages) > 1
+            detail = (f"stage {stage}, " if many else "") + (f"t = {t}" if n > 0 else "before the first step")
+        self.bar.show_step(n, detail)
+        steps = s.layer_steps_done()
+        self.plots.update_states(s.records(), steps, self._gate_names(), self._state_names())
+        target = None
+        if s.data is not None and s.data.targets is not None and s.data.targets.shape[0] == s.batch:
+            target = s.data.targets[s.sample]
+        self.plots.update_readout(s.readout_series(0), target)
+        layer = s.layer
+        T = s.sample_inputs[0].shape[1] if s.sample_inputs and s.sample_inputs[0].ndim > 1 else 0
+        row = -1
+        if steps > 0 and layer is not None and s.stepper is not None and s.node_id in s.stepper.runs:
+            x_is_model_input = s.model.graph.nodes[s.node_id].inputs[0][0] in s.model.graph.inputs
+            if x_is_model_input:
+                row = T - steps if getattr(layer, "go_backwards", False) else steps - 1
+        self.input_panel.model.set_current_step(row)
+
+    def _toggle_unit(self, unit: int) -> None:
+        self.session.set_unit(-1 if unit == self.session.unit else unit)
+
+    def _on_unit_changed(self, unit: int) -> None:
+        self.plots.highlight_unit(unit)
+        self.weights.highlight_unit(unit)
+        self.statusBar().showMessage(f"unit {unit} highlighted" if unit >= 0 else "", 3000)
+
+    # --- export -----------------------------------------------------------------------------------------------------
+    def export_plots(self, kind: str, path: str | None = None) -> None:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export plots", self._last_dir(), f"*.{kind}")
+            if not path:
+                return
+        if kind == "svg":
+            # pyqtgraph's SVGExporter cannot parse the paths Qt 6.11 writes; Qt's own SVG generator renders the view
+            from PySide6.QtGui import QPainter
+            from PySide6.QtSvg import QSvgGenerator
+
+            gen = QSvgGenerator()
+            gen.setFileName(path)
+            gen.setSize(self.plots.glw.size())
+            gen.setViewBox(self.plots.glw.rect())
+            gen.setTitle("LSTM Inspector plots")
+            painter = QPainter(gen)
+            self.plots.glw.render(painter)
+            painter.end()
+        else:
+            pg.exporters.ImageExporter(self.plots.glw.scene()).export(path)
+
+    def export_matrix(self, path: str | None = None) -> None:
+        block = self.weights.current_block()
+        if block is None:
+            return
+        if path is None:
+            name = f"{self.session.layer.name}_{block.matrix}_{block.gate}".replace("/", "_")
+            path, _ = QFileDialog.getSaveFileName(self, "Export gate matrix", os.path.join(self._last_dir(), name + ".csv"),
+                                                  "CSV (*.csv);;NumPy (*.npy)")
+            if not path:
+                return
+        try:
+            save_matrix(path, block.array)
+        except OSError as e:
+            self.show_error("Cannot export", f"{path}: {e.strerror or e}")
+
+    def export_trace(self, path: str | None = None) -> None:
+        s = self.session
+        if s.model is None or s.problem is not None or s.sample_inputs is None:
+            return
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export trace", self._last_dir(), "NumPy archive (*.npz)")
+            if not path:
+                return
+        try:
+            s.model.trace(s.sample_inputs).save_npz(path)
+        except OSError as e:
+            self.show_error("Cannot export", f"{path}: {e.strerror or e}")
+
+    # --- about / persistence -------------------------------------------------------------------------------------
+    def show_about(self) -> QMessageBox:
+        import h5py
+        import PySide6
+
+        from . import __version__
+
+        text = (f"<b>LSTM Inspector {__version__}</b><br>Look inside a trained Keras recurrent model: per-gate "
+                f"weights and a step-by-step NumPy replay of its forward pass.<br><br>"
+                f"Python {sys.version.split()[0]} · NumPy {np.__version__} · h5py {h5py.__version__}<br>"
+                f"PySide6 {PySide6.__version__} · pyqtgraph {pg.__version__}")
+        box = QMessageBox(QMessageBox.Information, "About LSTM Inspector", text, QMessageBox.Ok, self)
+        box.setObjectName("aboutDialog")
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.open()
+        return box
+
+    def _restore(self) -> None:
+        geo = self.settings.value("geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1600, 1000)
+        for key, split in (("split", self.split), ("left", self.left)):
+            st = self.settings.value(key)
+            if st is not None:
+                split.restoreState(st)
+
+    def closeEvent(self, ev) -> None:
+        self.bar.pause()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("split", self.split.saveState())
+        self.settings.setValue("left", self.left.saveState())
+        self.settings.sync()
+        super().closeEvent(ev)

@@ -1,0 +1,95 @@
+"""The layer graph as a list: class, name, output shape, details and parameters; unsupported layers marked."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from engine.describe import fmt_shape
+from engine.graph import UnsupportedLayer
+from engine.layers.recurrent import RecurrentLayer
+
+NODE_ROLE = Qt.UserRole + 1
+
+
+class ModelPanel(QWidget):
+    node_selected = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.header = QLabel("No model")
+        self.header.setWordWrap(True)
+        self.header.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("layerTree")
+        self.tree.setColumnCount(4)
+        self.tree.setHeaderLabels(["layer", "class", "output shape", "params"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.itemSelectionChanged.connect(self._on_selection_changed)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.header)
+        lay.addWidget(self.tree, 1)
+
+    def set_model(self, model, problem: str | None = None) -> None:
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        if model is None:
+            self.header.setText("No model")
+            self.tree.blockSignals(False)
+            return
+        import os
+
+        text = (f"<b>{os.path.basename(model.path)}</b><br>{model.format_label} · Keras {model.keras_version}<br>"
+                f"{model.param_count():,} parameters")
+        if problem:
+            text += f"<br><span style='color:#b00'>Cannot replay: {problem}</span>"
+        self.header.setText(text)
+        for node in model.graph.nodes:
+            layer = node.layer
+            if node.is_input:
+                cls, shapes, params = "InputLayer", fmt_shape(layer.shape), "0"
+            else:
+                cls = layer.class_name
+                shapes = ", ".join(fmt_shape(s) for s in node.output_shapes) or "?"
+                params = f"{layer.param_count():,}" if not isinstance(layer, UnsupportedLayer) else "?"
+            item = QTreeWidgetItem([node.qualname, cls, shapes, params])
+            item.setData(0, NODE_ROLE, node.id)
+            item.setTextAlignment(3, Qt.AlignRight | Qt.AlignVCenter)
+            if isinstance(layer, UnsupportedLayer):
+                for c in range(4):
+                    item.setForeground(c, QBrush(QColor("#b00000")))
+                item.setText(1, f"{cls}  ⚠ unsupported")
+                item.setToolTip(0, layer.reason)
+                item.setToolTip(1, layer.reason)
+            elif not node.is_input:
+                details = layer.describe()
+                notes = list(getattr(layer, "notes", ()))
+                tip = "\n".join([f"{k}: {v}" for k, v in details.items()] + notes)
+                for c in range(4):
+                    item.setToolTip(c, tip)
+                if isinstance(layer, RecurrentLayer):
+                    f = item.font(0)
+                    f.setBold(True)
+                    item.setFont(0, f)
+                    item.setFont(1, f)
+                acts = [details[k] for k in ("activation", "recurrent_activation") if k in details]
+                if acts:
+                    item.setText(1, f"{cls} ({', '.join(acts)})")
+            self.tree.addTopLevelItem(item)
+        for c in range(4):
+            self.tree.resizeColumnToContents(c)
+        self.tree.blockSignals(False)
+
+    def select_node(self, node_id: int | None) -> None:
+        self.tree.blockSignals(True)
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            item.setSelected(item.data(0, NODE_ROLE) == node_id)
+        self.tree.blockSignals(False)
+
+    def _on_selection_changed(self) -> None:
+        items = self.tree.selectedItems()
+        if items:
+            self.node_selected.emit(int(items[0].data(0, NODE_ROLE)))

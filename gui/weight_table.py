@@ -1,0 +1,81 @@
+"""A table over a 2-D (or 1-D) weight block: only the cell Qt asks for is formatted; colours come from an index
+array computed once per block (silx's ArrayTableModel pattern), so a 1024×4096 matrix scrolls smoothly."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QFont
+
+from engine.stats import symmetric_limit
+
+from .colors import QCOLORS, TEXT, lut_indices
+
+
+class WeightTableModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._a = np.zeros((0, 0), np.float32)
+        self._idx = np.zeros((0, 0), np.uint8)
+        self._rows: list[str] = []
+        self._cols: list[str] = []
+        self._limit = 1.0
+        self._highlight = -1
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    def set_array(self, a: np.ndarray, row_names: list[str], col_names: list[str], limit: float | None = None) -> None:
+        """Show ``a`` (a view is fine: nothing is copied but the colour indices)."""
+        self.beginResetModel()
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        self._a = a2
+        self._limit = symmetric_limit(a2) if limit is None else limit
+        self._idx = lut_indices(a2, self._limit)
+        self._rows = row_names
+        self._cols = col_names
+        self.endResetModel()
+
+    def array(self) -> np.ndarray:
+        return self._a
+
+    def set_highlight_column(self, col: int) -> None:
+        old = self._highlight
+        self._highlight = col
+        for c in (old, col):
+            if 0 <= c < self._a.shape[1]:
+                self.headerDataChanged.emit(Qt.Horizontal, c, c)
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else self._a.shape[0]
+
+    def columnCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else self._a.shape[1]
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        r, c = index.row(), index.column()
+        if role == Qt.DisplayRole:
+            return f"{self._a[r, c]:.4f}"
+        if role == Qt.ToolTipRole:
+            return f"{self._rows[r]} → {self._cols[c]}: {float(self._a[r, c]):.8g}"
+        if role == Qt.BackgroundRole:
+            return QCOLORS[self._idx[r, c]]
+        if role == Qt.ForegroundRole:
+            return TEXT[self._idx[r, c]]
+        if role == Qt.TextAlignmentRole:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.UserRole:  # the exact value, for tests and copy
+            return float(self._a[r, c])
+        return None
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        names = self._cols if orientation == Qt.Horizontal else self._rows
+        if not 0 <= section < len(names):
+            return None
+        if role == Qt.DisplayRole:
+            return names[section]
+        if role == Qt.FontRole and orientation == Qt.Horizontal and section == self._highlight:
+            return self._bold
+        if role == Qt.BackgroundRole and orientation == Qt.Horizontal and section == self._highlight:
+            return QCOLORS[200]
+        return None
