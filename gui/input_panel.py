@@ -15,7 +15,12 @@ class InputTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._x = np.zeros((0, 0), np.float32)
         self._current = -1
+        self._masked: frozenset[int] = frozenset()
         self._editable = True
+        from PySide6.QtGui import QColor
+
+        self._marker = QColor("#ffd54f")
+        self._grey = QColor("#9e9e9e")
 
     def set_sequence(self, x: np.ndarray | None, editable: bool = True) -> None:
         self.beginResetModel()
@@ -23,12 +28,20 @@ class InputTableModel(QAbstractTableModel):
         self._editable = editable
         self.endResetModel()
 
-    def set_current_step(self, t: int) -> None:
+    def set_current_step(self, t: int) -> int:
+        """Mark the timestep being read (row header colour); returns the row marked before."""
         old, self._current = self._current, t
-        for r in (old, t):
-            if 0 <= r < self._x.shape[0]:
-                self.headerDataChanged.emit(Qt.Vertical, r, r)
-                self.dataChanged.emit(self.index(r, 0), self.index(r, self._x.shape[1] - 1))
+        return old
+
+    def set_masked(self, rows) -> bool:
+        new = frozenset(int(r) for r in rows) if rows is not None else frozenset()
+        changed = new != self._masked
+        self._masked = new
+        return changed
+
+    @property
+    def current_step(self) -> int:
+        return self._current
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else self._x.shape[0]
@@ -44,10 +57,10 @@ class InputTableModel(QAbstractTableModel):
             return f"{float(v):.6g}"
         if role == Qt.UserRole:
             return float(v)
-        if role == Qt.BackgroundRole and index.row() == self._current:
-            from PySide6.QtGui import QColor
-
-            return QColor("#fff3b0")
+        if role == Qt.ForegroundRole and index.row() in self._masked:
+            return self._grey
+        if role == Qt.ToolTipRole and index.row() in self._masked:
+            return "masked step: the layer carried its state over"
         return None
 
     def setData(self, index, value, role=Qt.EditRole):
@@ -69,12 +82,8 @@ class InputTableModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=Qt.DisplayRole):
         if role == Qt.DisplayRole:
             return f"t={section}" if orientation == Qt.Vertical else f"x{section}"
-        if role == Qt.FontRole and orientation == Qt.Vertical and section == self._current:
-            from PySide6.QtGui import QFont
-
-            f = QFont()
-            f.setBold(True)
-            return f
+        if orientation == Qt.Vertical and section == self._current and role == Qt.BackgroundRole:
+            return self._marker  # colour only: a bold font would widen the header and re-lay out the panel
         return None
 
 
@@ -98,7 +107,10 @@ class InputPanel(QWidget):
         self.table = QTableView()
         self.table.setObjectName("inputTable")
         self.table.setModel(self.model)
-        self.table.verticalHeader().setDefaultSectionSize(20)
+        vh = self.table.verticalHeader()
+        vh.setDefaultSectionSize(20)
+        vh.setSectionResizeMode(vh.ResizeMode.Fixed)
+        vh.setFixedWidth(64)  # a header that re-measures itself when the marked step moves re-lays out the panel
         self.table.horizontalHeader().setDefaultSectionSize(80)
         self.table.setToolTip("Double-click a value to change it: every plot follows (what-if)")
         b_open = QPushButton("Open input…")
@@ -124,6 +136,22 @@ class InputPanel(QWidget):
         lay.addWidget(self.source)
         lay.addWidget(self.table, 1)
         lay.addLayout(buttons)
+
+    def set_current_step(self, t: int) -> None:
+        # repaint just the two header sections: headerDataChanged would re-measure the header and re-lay out the
+        # panel on every step of a playback
+        old = self.model.set_current_step(t)
+        vh = self.table.verticalHeader()
+        for r in (old, t):
+            if 0 <= r < self.model.rowCount():
+                vh.updateSection(r)
+        if 0 <= t < self.model.rowCount():
+            self.table.scrollTo(self.model.index(t, 0))
+
+    def set_masked(self, rows) -> None:
+        """Grey out the timesteps the selected layer skipped (masking); rows in input order."""
+        if self.model.set_masked(rows):
+            self.table.viewport().update()
 
     def show_data(self, batch: int, sample: int, sequence: np.ndarray | None, source: str, edited: bool) -> None:
         self.sample.blockSignals(True)

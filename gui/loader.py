@@ -19,29 +19,31 @@ class Loaded:
 
 
 def open_model(model_path: str, input_path: str | None = None) -> Loaded:
-    """Everything slow about opening: read the file, read the inputs, predict over the batch. Raises ModelFileError."""
+    """What opening needs before the first paint: the model and its inputs. Raises ModelFileError.
+
+    Predictions over the whole batch come after (``predict_batch``), so a large model paints first."""
     model = engine.load_model(model_path, strict=False)
     data = load_dataset(input_path) if input_path else random_dataset(model.input_shapes)
     return _finish(model, data)
 
 
-def with_data(model: engine.Model, data: Dataset) -> Loaded:
-    return _finish(model, data)
-
-
 def _finish(model: engine.Model, data: Dataset) -> Loaded:
     problem = None
-    preds = None
     if model.unsupported:
         bad = model.unsupported[0]
         problem = f"layer {bad.name!r}: {bad.reason}"
     else:
-        try:
-            y = model.predict(data.inputs)
+        try:  # the shapes are checked here, in the worker, so a wrong input file is refused like a bad model
+            engine.stepper.check_inputs(model.graph, [x[:1] for x in data.inputs])
         except engine.FormatError as e:
             raise engine.ModelFileError(data.source or "input", str(e)) from None
-        preds = y if isinstance(y, list) else [y]
-    return Loaded(model, data, preds, problem)
+    return Loaded(model, data, None, problem)
+
+
+def predict_batch(model: engine.Model, data: Dataset) -> list[np.ndarray]:
+    """The model's outputs for every sample (the batch plots and the comparison with Keras)."""
+    y = model.predict(data.inputs)
+    return y if isinstance(y, list) else [y]
 
 
 class _Signals(QObject):

@@ -6,6 +6,7 @@ import os
 import sys
 
 import numpy as np
+import PySide6  # noqa: F401  (before pyqtgraph, so it binds to PySide6)
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
 from PySide6.QtCore import QSettings, Qt, QThreadPool
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QP
 from engine.export import save_matrix
 
 from .input_panel import InputPanel
-from .loader import LoadTask, open_data, open_model
+from .loader import LoadTask, open_data, open_model, predict_batch
 from .model_panel import ModelPanel
 from .replay_plots import ReplayPlots
 from .session import Session
@@ -27,6 +28,9 @@ MODEL_FILTER = "Keras models (*.h5 *.hdf5 *.keras);;All files (*)"
 INPUT_FILTER = "Input arrays (*.npy *.npz *.csv);;All files (*)"
 MAX_RECENT = 10
 
+# antialiasing is per curve (the few-point ones): drawing hundreds of antialiased points each step costs ~30 ms
+pg.setConfigOptions(background="w", foreground="#333", antialias=False, imageAxisOrder="row-major")
+
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings, parent=None):
@@ -36,6 +40,7 @@ class MainWindow(QMainWindow):
         self.pool = QThreadPool.globalInstance()
         self.pending_step: int | None = None
         self.loading = False
+        self.predicting = False
         self.setWindowTitle("LSTM Inspector")
         self.setAcceptDrops(True)
 
@@ -141,8 +146,11 @@ class MainWindow(QMainWindow):
             self._start(LoadTask(open_data, self.session.model, path), "Reading input…", None)
 
     def load_now(self, path: str, input_path: str | None = None) -> None:
-        """Synchronous open (screenshots, scripts); raises ModelFileError."""
-        self._on_loaded(open_model(path, input_path), path)
+        """Synchronous open (screenshots, scripts, tests); raises ModelFileError."""
+        loaded = open_model(path, input_path)
+        self._on_loaded(loaded, path, background=False)
+        if loaded.problem is None:
+            self.session.set_predictions(predict_batch(loaded.model, loaded.data))
 
     def _start(self, task: LoadTask, message: str, recent: str | None) -> None:
         self.loading = True
@@ -160,7 +168,7 @@ class MainWindow(QMainWindow):
         self.unsetCursor()
         self.statusBar().clearMessage()
 
-    def _on_loaded(self, loaded, recent: str | None) -> None:
+    def _on_loaded(self, loaded, recent: str | None, background: bool = True) -> None:
         self._done_loading()
         self.bar.pause()
         self.session.set_loaded(loaded)
@@ -171,6 +179,18 @@ class MainWindow(QMainWindow):
             self.session.seek(self.pending_step)
             self.pending_step = None
         self.statusBar().showMessage(f"Opened {os.path.basename(loaded.model.path)}", 4000)
+        if background and loaded.problem is None:
+            task = LoadTask(predict_batch, loaded.model, loaded.data)
+            task.signals.finished.connect(lambda preds, m=loaded.model, d=loaded.data: self._on_predicted(m, d, preds))
+            task.signals.failed.connect(lambda msg: self.show_error("Cannot predict", msg))
+            self._predict_task = task
+            self.predicting = True
+            self.pool.start(task)
+
+    def _on_predicted(self, model, data, preds) -> None:
+        self.predicting = False
+        if self.session.model is model and self.session.data is data:  # still the same document
+            self.session.set_predictions(preds)
 
     def _on_failed(self, message: str) -> None:
         self._done_loading()
@@ -240,9 +260,10 @@ class MainWindow(QMainWindow):
         if s.stepper is not None and s.node_id is not None:
             x = s.sample_inputs[0]
             run_T = s.stepper.runs[s.node_id].T if s.node_id in s.stepper.runs else (x.shape[1] if x.ndim > 1 else 0)
-        out_dims = 0
-        if s.predictions:
-            out_dims = int(np.prod(s.predictions[0].shape[1:])) if s.predictions[0].ndim > 1 else 1
+        out_dims = 1
+        shape = s.model.output_shapes[0] if s.model is not None and s.model.output_shapes else None
+        if shape and all(d is not None for d in shape[1:]):
+            out_dims = int(np.prod(shape[1:])) if len(shape) > 1 else 1
         self.plots.configure(layer, run_T, self._gate_names(), self._state_names(), out_dims)
 
     def _gate_names(self) -> tuple[str, ...]:
@@ -304,10 +325,17 @@ class MainWindow(QMainWindow):
         T = s.sample_inputs[0].shape[1] if s.sample_inputs and s.sample_inputs[0].ndim > 1 else 0
         row = -1
         if steps > 0 and layer is not None and s.stepper is not None and s.node_id in s.stepper.runs:
-            x_is_model_input = s.model.graph.nodes[s.node_id].inputs[0][0] in s.model.graph.inputs
-            if x_is_model_input:
+            if s.layer_reads_model_input():
                 row = T - steps if getattr(layer, "go_backwards", False) else steps - 1
-        self.input_panel.model.set_current_step(row)
+        self.input_panel.set_current_step(row)
+        rec = s.records()
+        mask = None if rec is None else rec.get("mask")
+        masked = np.flatnonzero(~mask[:steps]) if mask is not None else np.zeros(0, np.int64)
+        self.plots.update_masked(masked)
+        rows = None
+        if mask is not None and s.layer_reads_model_input():
+            rows = (T - 1 - masked) if getattr(s.layer, "go_backwards", False) else masked
+        self.input_panel.set_masked(rows)
 
     def _toggle_unit(self, unit: int) -> None:
         self.session.set_unit(-1 if unit == self.session.unit else unit)

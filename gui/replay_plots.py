@@ -29,7 +29,6 @@ class ReplayPlots(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        pg.setConfigOptions(antialias=True)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
         lay = QVBoxLayout(self)
@@ -42,12 +41,13 @@ class ReplayPlots(QWidget):
         self.p_r = g.addPlot(row=1, col=0, title="Prediction read out after each step")
         self.p_b = g.addPlot(row=1, col=1, title="Batch: final prediction vs truth")
         self.p_s = g.addPlot(row=1, col=2, title="Prediction vs truth")
+        # No grids on the plots that change every step: an axis draws its grid across the whole plot, so every
+        # update of the data would repaint the axis too (≈ 2 ms per axis per step).
         for p in (self.p_c, self.p_h, self.p_r):
             p.setLabel("bottom", "step t")
-            p.showGrid(x=True, y=True, alpha=0.25)
+        self.p_r.showGrid(x=False, y=True, alpha=0.25)
         self.p_g.setLabel("bottom", "unit")
         self.p_g.setLabel("left", "activation")
-        self.p_g.showGrid(x=True, y=True, alpha=0.25)
         self.p_b.setLabel("bottom", "sample")
         self.p_b.showGrid(x=True, y=True, alpha=0.25)
         self.p_s.setLabel("bottom", "truth")
@@ -73,8 +73,8 @@ class ReplayPlots(QWidget):
         self.p_s.addItem(self.diagonal)
         self.p_s.addItem(self.scatter)
         self.p_s.addItem(self.scatter_sel)
-        self.truth_curve = self.p_b.plot(pen=pg.mkPen("#333", width=1.5), name="truth")
-        self.pred_curve = self.p_b.plot(pen=pg.mkPen("#d62728", width=1.5), name="prediction")
+        self.truth_curve = self.p_b.plot(pen=pg.mkPen("#333", width=1.5), name="truth", antialias=True)
+        self.pred_curve = self.p_b.plot(pen=pg.mkPen("#d62728", width=1.5), name="prediction", antialias=True)
 
         self.c_curves: list[pg.PlotDataItem] = []
         self.h_curves: list[pg.PlotDataItem] = []
@@ -82,9 +82,19 @@ class ReplayPlots(QWidget):
         self.readout_curves: list[pg.PlotDataItem] = []
         self.target_lines: list[pg.InfiniteLine] = []
         self.c_img = self.h_img = None
+        self.unit_marks = []
+        for p in (self.p_c, self.p_h):
+            mark = pg.InfiniteLine(angle=0, pen=pg.mkPen("#111", width=1.5))
+            mark.hide()
+            mark.setZValue(20)
+            p.addItem(mark)
+            self.unit_marks.append(mark)
+        self.mask_marks = pg.ScatterPlotItem(size=9, symbol="x", pen=pg.mkPen("#666", width=2), brush=None)
+        self.p_r.addItem(self.mask_marks)
         self.heatmap = False
         self.units = 0
         self.unit = -1
+        self._yranges: dict[int, tuple[float, float]] = {}
         self.message = pg.TextItem("", color="#a00", anchor=(0, 0))
         self.p_c.addItem(self.message)
 
@@ -114,6 +124,9 @@ class ReplayPlots(QWidget):
 
         self.units = 0 if layer is None else int(getattr(layer, "units", 0))
         self.T = T
+        self._yranges.clear()
+        for p in (self.p_c, self.p_h, self.p_g, self.p_r):
+            p.disableAutoRange(axis="y")
         self.state_names = state_names
         c_name, h_name = state_names
         self.p_c.setTitle(f"Cell state {c_name}<sub>t</sub>" if c_name else "(no cell state)")
@@ -141,7 +154,7 @@ class ReplayPlots(QWidget):
                 p.setLimits(xMin=None, xMax=None, yMin=None, yMax=None)
                 for j in range(self.units):
                     c = p.plot(pen=pg.mkPen(unit_colour(j, self.units), width=1.5), symbol="o", symbolSize=4,
-                               symbolBrush=unit_colour(j, self.units), symbolPen=None)
+                               symbolBrush=unit_colour(j, self.units), symbolPen=None, antialias=True)
                     c.setCurveClickable(True, width=6)
                     c.sigClicked.connect(lambda _item, _ev=None, j=j: self.unit_clicked.emit(j))
                     items.append(c)
@@ -149,20 +162,36 @@ class ReplayPlots(QWidget):
         for k, g in enumerate(gate_names):
             c = self.p_g.plot(pen=pg.mkPen(GATE_COLOURS[k % len(GATE_COLOURS)], width=1.5), name=g,
                               symbol="o" if self.units <= 64 else None, symbolSize=5,
-                              symbolBrush=GATE_COLOURS[k % len(GATE_COLOURS)], symbolPen=None)
+                              symbolBrush=GATE_COLOURS[k % len(GATE_COLOURS)], symbolPen=None,
+                              antialias=self.units <= 64)
             self.gate_curves[g] = c
         self.p_g.setXRange(-0.5, max(self.units - 0.5, 0.5), padding=0.02)
         for d in range(min(out_dims, MAX_OUT_DIMS)):
             name = "prediction" if out_dims == 1 else f"output[{d}]"
             col = OUT_COLOURS[d % len(OUT_COLOURS)]
             self.readout_curves.append(self.p_r.plot(pen=pg.mkPen(col, width=2), symbol="o", symbolSize=5,
-                                                     symbolBrush=col, symbolPen=None, name=name))
+                                                     symbolBrush=col, symbolPen=None, name=name, antialias=True))
             line = pg.InfiniteLine(angle=0, pen=pg.mkPen(col, width=1, style=pg.QtCore.Qt.DashLine))
             line.hide()
             self.p_r.addItem(line)
             self.target_lines.append(line)
         self.p_r.setXRange(0, max(T - 1, 1), padding=0.02)
         self.unit = -1
+
+    def _grow_y(self, plot, lo: float, hi: float) -> None:
+        """Widen a plot's y range to cover [lo, hi], never narrow it during a replay: a range that changes every
+        step re-lays out and repaints the axes every step."""
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return
+        cur = self._yranges.get(id(plot))
+        if cur is not None and cur[0] <= lo and hi <= cur[1]:
+            return
+        if cur is not None:
+            lo, hi = min(lo, cur[0]), max(hi, cur[1])
+        pad = 0.05 * max(hi - lo, 1e-6)
+        lo, hi = lo - pad, hi + pad
+        self._yranges[id(plot)] = (lo, hi)
+        plot.setYRange(lo, hi, padding=0)
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -191,12 +220,24 @@ class ReplayPlots(QWidget):
             else:
                 for j, c in enumerate(curves):
                     c.setData(t_axis, arr[:steps, j])
+                if steps:
+                    shown = arr[:steps]
+                    self._grow_y(self.p_c if curves is self.c_curves else self.p_h, float(shown.min()), float(shown.max()))
         for g, c in self.gate_curves.items():
             arr = None if records is None else records.get(g)
             if arr is None or steps == 0:
                 c.setData([], [])
             else:
                 c.setData(np.arange(arr.shape[1], dtype=np.float32), arr[steps - 1])
+                self._grow_y(self.p_g, min(0.0, float(arr[steps - 1].min())), max(1.0, float(arr[steps - 1].max())))
+
+    def update_masked(self, masked_steps: np.ndarray) -> None:
+        """Steps the layer skipped (Keras masking: state carried over) marked with × under the readout."""
+        if masked_steps.size:
+            lo = self._yranges.get(id(self.p_r), (0.0, 1.0))[0]
+            self.mask_marks.setData(masked_steps.astype(np.float32), np.full(masked_steps.size, lo, np.float32))
+        else:
+            self.mask_marks.setData([], [])
 
     def update_readout(self, series: np.ndarray | None, target: np.ndarray | None) -> None:
         for d, c in enumerate(self.readout_curves):
@@ -204,10 +245,14 @@ class ReplayPlots(QWidget):
                 c.setData([], [])
             else:
                 c.setData(np.arange(series.shape[0], dtype=np.float32), series[:, d], connect="finite")
+                col = series[:, d][np.isfinite(series[:, d])]
+                if col.size:
+                    self._grow_y(self.p_r, float(col.min()), float(col.max()))
         for d, line in enumerate(self.target_lines):
             if target is not None and d < target.size:
                 line.setPos(float(target.reshape(-1)[d]))
                 line.show()
+                self._grow_y(self.p_r, float(target.reshape(-1)[d]), float(target.reshape(-1)[d]))
             else:
                 line.hide()
 
@@ -234,6 +279,12 @@ class ReplayPlots(QWidget):
 
     def highlight_unit(self, unit: int) -> None:
         self.unit = unit
+        for mark in self.unit_marks:
+            if self.heatmap and 0 <= unit < self.units:
+                mark.setPos(unit + 0.5)  # image row j spans [j, j+1]
+                mark.show()
+            else:
+                mark.hide()
         for curves in (self.c_curves, self.h_curves):
             for j, c in enumerate(curves):
                 col = unit_colour(j, self.units)

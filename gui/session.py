@@ -50,6 +50,14 @@ class Session(QObject):
         self.data_changed.emit()
         self.step_changed.emit(self.steps_done)
 
+    def set_predictions(self, predictions: list[np.ndarray]) -> None:
+        self.predictions = [np.array(p, copy=True) for p in predictions]
+        if self.edited and self.sample_inputs is not None:  # keep a what-if edit made while predicting
+            y = self.model.predict(self.sample_inputs)
+            for k, yk in enumerate(y if isinstance(y, list) else [y]):
+                self.predictions[k][self.sample] = yk[0]
+        self.data_changed.emit()
+
     def recurrent_nodes(self) -> list[int]:
         if self.model is None:
             return []
@@ -165,6 +173,20 @@ class Session(QObject):
         if run is None or run.records is None:
             return None
         return {k: v[0] for k, v in run.records.items()}
+
+    def layer_reads_model_input(self) -> bool:
+        """Whether the selected layer's step t reads the model input's timestep t (through per-timestep layers
+        such as Masking or Dropout only), so input rows and layer steps correspond."""
+        if self.model is None or self.node_id is None:
+            return False
+        nodes = self.model.graph.nodes
+        ref = nodes[self.node_id].inputs[0]
+        while not nodes[ref[0]].is_input:
+            layer = nodes[ref[0]].layer
+            if not layer.timewise or layer.recurrent:
+                return False
+            ref = nodes[ref[0]].inputs[0]
+        return True
 
     def layer_steps_done(self) -> int:
         if self.stepper is None or self.node_id is None:

@@ -158,6 +158,13 @@ def test_async_open_and_recent_files(window, qtbot, settings):
         window.open_model(p)
         wait_loaded(qtbot, window)
     assert window.session.model.path == a
+    qtbot.waitUntil(lambda: not window.predicting, timeout=20000)
+    ref = np.load(fixture_paths("toy_tanh_sigmoid")[1])  # random inputs here, so compare with the engine itself
+    preds = window.session.predictions[0]
+    assert preds.shape == (8, 2)
+    np.testing.assert_array_equal(curve_y(window.plots.pred_curve), preds[:, 0])
+    np.testing.assert_allclose(preds.sum(axis=1), 1, atol=1e-6)  # softmax head
+    assert ref["y_0"].shape[1] == 2
     assert window.recent_files() == [os.path.abspath(a), os.path.abspath(b)]
     assert [act.text() for act in window.recent_menu.actions()] == [os.path.abspath(a), os.path.abspath(b)]
 
@@ -269,3 +276,19 @@ def test_item_models_do_not_leak_references_to_none(window):
         view.viewport().repaint()
         window.input_panel.table.viewport().repaint()
     assert sys.getrefcount(None) >= before - 50
+
+
+def test_masked_steps_marked(window):
+    model, data = fixture_paths("br_masking", "k3keras")
+    window.load_now(model, data)
+    s = window.session
+    x = s.sample_inputs[0][0]
+    s.to_end()
+    zero_rows = np.flatnonzero(np.all(x == 0, axis=-1))  # Masking(mask_value=0) skips all-zero timesteps
+    assert zero_rows.size > 0
+    xs, _ = window.plots.mask_marks.getData()
+    np.testing.assert_array_equal(np.sort(xs).astype(int), zero_rows)
+    m = window.input_panel.model
+    assert m.data(m.index(int(zero_rows[0]), 0), Qt.ToolTipRole).startswith("masked step")
+    kept = [r for r in range(x.shape[0]) if r not in set(zero_rows)][0]
+    assert m.data(m.index(kept, 0), Qt.ToolTipRole) is None
