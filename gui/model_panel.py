@@ -29,10 +29,18 @@ class ModelPanel(QWidget):
         self.tree.itemSelectionChanged.connect(self._on_selection_changed)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        self.details = QLabel("")
+        self.details.setObjectName("layerDetails")
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.details.setStyleSheet("background: #f6f6f6; padding: 6px; border: 1px solid #ddd;")
         lay.addWidget(self.header)
         lay.addWidget(self.tree, 1)
+        lay.addWidget(self.details)
 
     def set_model(self, model, problem: str | None = None) -> None:
+        self.model = model
+        self.details.setText("")
         self.tree.blockSignals(True)
         self.tree.clear()
         if model is None:
@@ -88,8 +96,32 @@ class ModelPanel(QWidget):
             item = self.tree.topLevelItem(i)
             item.setSelected(item.data(0, NODE_ROLE) == node_id)
         self.tree.blockSignals(False)
+        self._show_details(node_id)
+
+    def _show_details(self, node_id: int | None) -> None:
+        if getattr(self, "model", None) is None or node_id is None:
+            self.details.setText("")
+            return
+        node = self.model.graph.nodes[node_id]
+        layer = node.layer
+        lines = [f"<b>{node.qualname}</b> · {layer.class_name}"]
+        if isinstance(layer, UnsupportedLayer):
+            lines.append(f"<span style='color:#b00'>{layer.reason}</span>")
+        elif not node.is_input:
+            lines += [f"{k}: {v}" for k, v in layer.describe().items()]
+            lines += [f"<i>note: {n}</i>" for n in getattr(layer, "notes", ())]
+            if isinstance(layer, RecurrentLayer):
+                shapes = {}
+                for sl in layer.gate_slices():
+                    shapes.setdefault(sl.matrix, []).append(f"{sl.matrix}<sub>{sl.gate}</sub> {fmt_shape(sl.array.shape)}")
+                lines += ["  ".join(v) for v in shapes.values()]
+        else:
+            lines.append(f"shape {fmt_shape(layer.shape)}, {layer.dtype}")
+        self.details.setText("<br>".join(lines))
 
     def _on_selection_changed(self) -> None:
         items = self.tree.selectedItems()
         if items:
-            self.node_selected.emit(int(items[0].data(0, NODE_ROLE)))
+            nid = int(items[0].data(0, NODE_ROLE))
+            self._show_details(nid)
+            self.node_selected.emit(nid)

@@ -292,3 +292,21 @@ def test_masked_steps_marked(window):
     assert m.data(m.index(int(zero_rows[0]), 0), Qt.ToolTipRole).startswith("masked step")
     kept = [r for r in range(x.shape[0]) if r not in set(zero_rows)][0]
     assert m.data(m.index(kept, 0), Qt.ToolTipRole) is None
+
+
+def test_layer_details_and_selection(window):
+    model, data = fixture_paths("func_state")
+    window.load_now(model, data)
+    tree = window.model_panel.tree
+    items = {tree.topLevelItem(i).text(0): tree.topLevelItem(i) for i in range(tree.topLevelItemCount())}
+    assert set(items) >= {"seq_in", "lstm_1", "lstm_2", "dense"}
+    assert "W<sub>i</sub> (3, 6)" in window.model_panel.details.text()  # first LSTM selected on open
+    items["lstm_2"].setSelected(True)
+    tree.setCurrentItem(items["lstm_2"])
+    assert window.session.layer.name == "lstm_2"
+    assert "return_state: yes" in window.model_panel.details.text()
+    assert window.weights.model.array().shape == (6, 5)  # W_i of lstm_2
+    items["dense"].setSelected(True)
+    tree.setCurrentItem(items["dense"])
+    assert "activation: softmax" in window.model_panel.details.text()
+    assert window.session.layer.name == "lstm_2"  # plots stay on the last recurrent layer chosen
