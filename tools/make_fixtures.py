@@ -36,7 +36,7 @@ FIX = ROOT / "tests" / "fixtures"
 MANIFEST = FIX / "MANIFEST.json"
 
 ACTIVATIONS = ["tanh", "sigmoid", "hard_sigmoid", "relu", "linear", "softsign", "softplus", "elu", "selu", "swish",
-               "silu", "gelu", "exponential", "relu6"]
+               "silu", "gelu", "exponential", "relu6", "leaky_relu", "mish", "hard_silu"]
 
 
 def toy_x():
