@@ -310,3 +310,27 @@ def test_layer_details_and_selection(window):
     tree.setCurrentItem(items["dense"])
     assert "activation: softmax" in window.model_panel.details.text()
     assert window.session.layer.name == "lstm_2"  # plots stay on the last recurrent layer chosen
+
+
+def test_drag_and_drop_model_then_input(window, qtbot, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    def drop(path):
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        ev = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+        window.dropEvent(ev)
+        wait_loaded(qtbot, window)
+
+    model, data = fixture_paths("backwards", "k2h5")
+    drop(model)
+    assert window.session.model.path == model
+    x = np.load(data)["x_0"]
+    np.save(tmp_path / "x.npy", x[1:3])
+    drop(tmp_path / "x.npy")  # an array dropped on an open model becomes its input
+    assert window.session.batch == 2
+    np.testing.assert_array_equal(window.session.sample_inputs[0], x[1:2])
+    # go_backwards: the first step reads the last input row
+    window.session.seek(1)
+    assert window.input_panel.model.current_step == x.shape[1] - 1
