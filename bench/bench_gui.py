@@ -26,12 +26,12 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 
-def write_big_model(path: Path, units: int = 2048, features: int = 32, T: int = 20) -> None:
+def write_big_model(path: Path, units: int = 2048, features: int = 32, T: int = 20, layers_n: int = 2) -> None:
     import json
 
     rng = np.random.default_rng(0)
     layers = [
-        {"class_name": "LSTM", "config": {"name": "lstm_1", "units": units, "return_sequences": True,
+        {"class_name": "LSTM", "config": {"name": "lstm_1", "units": units, "return_sequences": layers_n == 2,
                                           "batch_input_shape": [None, T, features]}},
         {"class_name": "LSTM", "config": {"name": "lstm_2", "units": units}},
         {"class_name": "Dense", "config": {"name": "dense", "units": 1}},
@@ -39,6 +39,8 @@ def write_big_model(path: Path, units: int = 2048, features: int = 32, T: int = 
     shapes = {"lstm_1": [(features, 4 * units), (units, 4 * units), (4 * units,)],
               "lstm_2": [(units, 4 * units), (units, 4 * units), (4 * units,)],
               "dense": [(units, 1), (1,)]}
+    if layers_n == 1:
+        del layers[1], shapes["lstm_2"]
     with h5py.File(path, "w") as f:
         f.attrs["keras_version"] = "2.21.0"
         f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": "big", "layers": layers}})
@@ -88,7 +90,35 @@ def main() -> None:
     w.tabs.setCurrentWidget(w.plots)
     w.close()
 
-    # 2. open → first paint, 2×LSTM(2048)
+    # 2. a 1024 × 4096 kernel (LSTM(1024) on 1024 features), all gates side by side in the table
+    wide = tmp / "wide_1024.h5"
+    write_big_model(wide, units=1024, features=1024, T=10, layers_n=1)
+    w3 = MainWindow(settings)
+    w3.resize(1600, 1000)
+    w3.show()
+    w3.load_now(str(wide))
+    w3.tabs.setCurrentWidget(w3.weights)
+    app.processEvents()
+    t0 = time.perf_counter()
+    w3.weights.select("W", "all")
+    w3.repaint()
+    app.processEvents()
+    t_show = time.perf_counter() - t0
+    bar_h, bar_v = w3.weights.table.horizontalScrollBar(), w3.weights.table.verticalScrollBar()
+    scroll = []
+    for k in range(1, 41):
+        t0 = time.perf_counter()
+        bar_h.setValue(bar_h.maximum() * k // 40)
+        bar_v.setValue(bar_v.maximum() * k // 40)
+        w3.weights.table.viewport().repaint()
+        app.processEvents()
+        scroll.append(time.perf_counter() - t0)
+    shape = w3.weights.model.array().shape
+    print(f"weights table {shape[0]}×{shape[1]} (W, all gates): shown in {t_show * 1e3:.0f} ms; scroll + repaint "
+          f"median {statistics.median(scroll) * 1e3:.1f} ms, max {max(scroll) * 1e3:.1f} ms")
+    w3.close()
+
+    # 3. open → first paint, 2×LSTM(2048)
     big = tmp / "big_2x2048.h5"
     write_big_model(big)
     size_mb = big.stat().st_size / 1e6

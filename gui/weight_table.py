@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from engine.stats import symmetric_limit
 
@@ -19,7 +20,7 @@ class WeightTableModel(QAbstractTableModel):
         self._rows: list[str] = []
         self._cols: list[str] = []
         self._limit = 1.0
-        self._highlight = -1
+        self._highlight: frozenset[int] = frozenset()
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -37,10 +38,9 @@ class WeightTableModel(QAbstractTableModel):
     def array(self) -> np.ndarray:
         return self._a
 
-    def set_highlight_column(self, col: int) -> None:
-        old = self._highlight
-        self._highlight = col
-        for c in (old, col):
+    def set_highlight_columns(self, cols: list[int]) -> None:
+        old, self._highlight = self._highlight, frozenset(cols)
+        for c in old ^ self._highlight:
             if 0 <= c < self._a.shape[1]:
                 self.headerDataChanged.emit(Qt.Horizontal, c, c)
 
@@ -74,8 +74,29 @@ class WeightTableModel(QAbstractTableModel):
             return None
         if role == Qt.DisplayRole:
             return names[section]
-        if role == Qt.FontRole and orientation == Qt.Horizontal and section == self._highlight:
+        if role == Qt.FontRole and orientation == Qt.Horizontal and section in self._highlight:
             return self._bold
-        if role == Qt.BackgroundRole and orientation == Qt.Horizontal and section == self._highlight:
+        if role == Qt.BackgroundRole and orientation == Qt.Horizontal and section in self._highlight:
             return QCOLORS[200]
         return None
+
+
+class WeightCellDelegate(QStyledItemDelegate):
+    """Paints a cell straight from the model's arrays: one Python call per visible cell instead of one per cell
+    and role, which keeps scrolling a 1024×4096 block smooth. The model's data() still serves every role."""
+
+    def __init__(self, model: WeightTableModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+        self._align = Qt.AlignRight | Qt.AlignVCenter
+
+    def paint(self, painter, option, index):
+        m = self.model
+        r, c = index.row(), index.column()
+        k = m._idx[r, c]
+        rect = option.rect
+        painter.fillRect(rect, QCOLORS[k])
+        if option.state & QStyle.State_Selected:
+            painter.fillRect(rect, option.palette.highlight().color().lighter(160))
+        painter.setPen(TEXT[k])
+        painter.drawText(rect.adjusted(2, 0, -4, 0), self._align, f"{m._a[r, c]:.4f}")

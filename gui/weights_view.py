@@ -8,11 +8,15 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QSplitter, QTableView, QToolButton, QVBoxLayout,
                                QWidget)
 
+import numpy as np
+
+from engine.layers.recurrent import GateSlice
 from engine.stats import block_stats, symmetric_limit
 
 from .colors import colormap
-from .weight_table import WeightTableModel
+from .weight_table import WeightCellDelegate, WeightTableModel
 
+ALL = "all"
 MATRIX_TITLES = {"W": "W  kernel (input → gate)", "U": "U  recurrent kernel (h → gate)", "b": "b  bias",
                  "bU": "b_U  recurrent bias"}
 
@@ -23,6 +27,7 @@ class WeightsView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.slices = []
+        self.unit = -1
         self.matrix = "W"
         self.gate = None
         self.title = QLabel("No recurrent layer")
@@ -38,10 +43,11 @@ class WeightsView(QWidget):
         self.table = QTableView()
         self.table.setObjectName("weightTable")
         self.table.setModel(self.model)
+        self.table.setItemDelegate(WeightCellDelegate(self.model, self.table))
         self.table.horizontalHeader().setDefaultSectionSize(62)
         self.table.verticalHeader().setDefaultSectionSize(20)
-        self.table.horizontalHeader().sectionClicked.connect(self.unit_clicked.emit)
-        self.table.clicked.connect(lambda idx: self.unit_clicked.emit(idx.column()))
+        self.table.horizontalHeader().sectionClicked.connect(lambda c: self.unit_clicked.emit(self._unit_of_column(c)))
+        self.table.clicked.connect(lambda idx: self.unit_clicked.emit(self._unit_of_column(idx.column())))
 
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("weightHeatmap")
@@ -52,9 +58,12 @@ class WeightsView(QWidget):
         self.plot.setLabel("left", "input")
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=colormap(), interactive=False, width=12)
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
-        self.unit_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#222", width=2), movable=False)
-        self.unit_line.hide()
-        self.plot.addItem(self.unit_line)
+        self.unit_lines = []
+        for _ in range(4):  # one per gate when all gates are shown
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#222", width=2), movable=False)
+            line.hide()
+            self.plot.addItem(line)
+            self.unit_lines.append(line)
 
         self.stats = QLabel()
         self.stats.setObjectName("gateStats")
@@ -89,9 +98,10 @@ class WeightsView(QWidget):
                 bar.removeWidget(b)
                 b.deleteLater()
         self.slices = [] if layer is None else layer.gate_slices()
+        self.unit = -1
         if not self.slices:
             self.title.setText("No recurrent layer selected")
-            self.model.set_array(__import__("numpy").zeros((0, 0), "f4"), [], [])
+            self.model.set_array(np.zeros((0, 0), np.float32), [], [])
             self.stats.setText("")
             return
         self.layer = layer
@@ -102,6 +112,9 @@ class WeightsView(QWidget):
             self._button(self.matrix_group, self.matrix_bar, i, m, MATRIX_TITLES.get(m, m))
         for i, g in enumerate(self.gates):
             self._button(self.gate_group, self.gate_bar, i, g, f"gate {g}")
+        if len(self.gates) > 1:
+            self.gates.append(ALL)
+            self._button(self.gate_group, self.gate_bar, len(self.gates) - 1, ALL, "all gates side by side, in Keras' column order")
         self.matrix = self.matrix if self.matrix in self.matrices else self.matrices[0]
         self.gate = self.gate if self.gate in self.gates else self.gates[0]
         self.matrix_group.button(self.matrices.index(self.matrix)).setChecked(True)
@@ -125,6 +138,11 @@ class WeightsView(QWidget):
         self._show()
 
     def current_block(self):
+        if self.gate == ALL:
+            parts = [s for s in self.slices if s.matrix == self.matrix]
+            if not parts:
+                return None
+            return GateSlice(self.matrix, ALL, np.concatenate([s.array for s in parts], axis=-1))
         for s in self.slices:
             if s.matrix == self.matrix and s.gate == self.gate:
                 return s
@@ -146,7 +164,11 @@ class WeightsView(QWidget):
         same_matrix = [x for x in self.slices if x.matrix == self.matrix]
         limit = max(symmetric_limit(x.array) for x in same_matrix)  # one scale across the four gates
         n_units = a.shape[-1]
-        cols = [f"u{j}" for j in range(n_units)]
+        if self.gate == ALL:
+            per = [x for x in self.slices if x.matrix == self.matrix]
+            cols = [f"{x.gate}·u{j}" for x in per for j in range(x.array.shape[-1])]
+        else:
+            cols = [f"u{j}" for j in range(n_units)]
         if a.ndim == 1:
             rows = [f"{self.matrix}"]
         elif self.matrix == "W":
@@ -154,6 +176,7 @@ class WeightsView(QWidget):
         else:
             rows = [f"h{j}" for j in range(a.shape[0])]
         self.model.set_array(a, rows, cols, limit)
+        self.highlight_unit(self.unit)
         img = a.reshape(1, -1) if a.ndim == 1 else a
         self.image.setImage(img, autoLevels=False, levels=(-limit, limit))
         self.colorbar.setLevels((-limit, limit))
@@ -161,15 +184,27 @@ class WeightsView(QWidget):
         self.plot.autoRange()
         lines = [f"{MATRIX_TITLES.get(self.matrix, self.matrix)}, gate by gate:"]
         for x in same_matrix:
-            mark = "▶" if x.gate == self.gate else " "
+            mark = "▶" if x.gate == self.gate or self.gate == ALL else " "
             lines.append(f"{mark} {self.matrix}_{x.gate:<10} {str(tuple(x.array.shape)):<12} {block_stats(x.array).line()}")
         self.stats.setText("\n".join(lines))
 
+    def _units_per_block(self) -> int:
+        per = [x for x in self.slices if x.matrix == self.matrix]
+        return per[0].array.shape[-1] if per else 1
+
+    def _unit_of_column(self, col: int) -> int:
+        return col % self._units_per_block() if self.gate == ALL else col
+
     def highlight_unit(self, unit: int) -> None:
-        self.model.set_highlight_column(unit)
-        if unit >= 0 and self.model.columnCount() > unit:
-            self.unit_line.setPos(unit + 0.5)  # pixel j spans [j, j+1]
-            self.unit_line.show()
-            self.table.scrollTo(self.model.index(0, unit))
-        else:
-            self.unit_line.hide()
+        self.unit = unit
+        u = self._units_per_block()
+        n_blocks = max(self.model.columnCount() // max(u, 1), 1) if self.gate == ALL else 1
+        cols = [unit + k * u for k in range(n_blocks)] if unit >= 0 else []
+        self.model.set_highlight_columns(cols)
+        for line in self.unit_lines:
+            line.hide()
+        for line, c in zip(self.unit_lines, cols):
+            line.setPos(c + 0.5)  # pixel j spans [j, j+1]
+            line.show()
+        if cols and self.model.columnCount() > cols[0]:
+            self.table.scrollTo(self.model.index(0, cols[0]))

@@ -334,3 +334,17 @@ def test_drag_and_drop_model_then_input(window, qtbot, tmp_path):
     # go_backwards: the first step reads the last input row
     window.session.seek(1)
     assert window.input_panel.model.current_step == x.shape[1] - 1
+
+
+def test_all_gates_side_by_side(window):
+    model, data = fixture_paths("toy_tanh_sigmoid", "k2h5")
+    window.load_now(model, data)
+    lstm = window.session.layer
+    window.weights.select("W", "all")
+    m = window.weights.model
+    np.testing.assert_array_equal(m.array(), lstm.kernel)  # Keras' own column order i | f | c | o
+    assert m.headerData(8, Qt.Horizontal) == "f·u0" and m.headerData(31, Qt.Horizontal) == "o·u7"
+    window.weights.table.clicked.emit(m.index(0, 8 + 5))  # f·u5 is unit 5
+    assert window.session.unit == 5
+    bold = [c for c in range(32) if m.headerData(c, Qt.Horizontal, Qt.FontRole) is not None]
+    assert bold == [5, 13, 21, 29]
