@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from . import activations
 from .errors import FormatError, UnsupportedLayerError
 from .layers.legacy import adapt_keras1

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import FormatError, InputShapeError, ModelFileError
-from .graph import Graph, InputLayer, UnsupportedLayer, build_graph
+from .errors import FormatError, ModelFileError
+from .graph import Graph, UnsupportedLayer, build_graph
 from .layers.recurrent import RecurrentLayer
 from .model_file import FORMAT_LABELS, read_model_file
 from .stepper import Schedule, Stepper, check_inputs, make_schedule

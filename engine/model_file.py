@@ -108,7 +108,7 @@ class _Budget:
             raise FormatError(f"weights are larger than {MAX_WEIGHT_BYTES // 1024**3} GB (weight {where!r} has shape {ds.shape})")
         try:
             arr = ds[()]
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError):
             raise FormatError(f"weight {where!r} cannot be read: the file is truncated or corrupt") from None
         arr = np.asarray(arr)
         if arr.dtype.kind == "f":
@@ -232,6 +232,6 @@ def _read_zip(path: str) -> RawModel:
             weights = _read_keras3_weights(f)
     except FormatError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as e:
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError):
         raise FormatError("model.weights.h5 inside the archive cannot be read: it is truncated or corrupt") from None
     return RawModel(path=path, format="keras3-zip", keras_version=version, config=config, weights=weights)

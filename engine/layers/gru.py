@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import activation_name
 from ..errors import FormatError
 from .base import register
-from .recurrent import GateSlice, RecurrentLayer, RecurrentRun, initial_states, time_major_inputs
+from .recurrent import CellLayer, RecurrentRun, initial_states, time_major_inputs
 
 GATES = ("z", "r", "h")
 
 
 @register("GRU", "GRUV1")
-class GRU(RecurrentLayer):
+class GRU(CellLayer):
     gate_names = GATES
     state_names = ("h",)
     record_names = ("x", "z", "r", "h~", "h")
@@ -36,19 +35,11 @@ class GRU(RecurrentLayer):
         super().__init__(name, class_name, config, ctx)
         self.act = self.activation("activation", "tanh")
         self.rec_act = self.activation("recurrent_activation", "sigmoid")
-        self.use_bias = bool(config.get("use_bias", True))
         self.reset_after = bool(config.get("reset_after", False))
         if config.get("implementation") not in (None, 0, 1, 2):
             raise FormatError(f"layer {name!r}: unknown GRU implementation {config.get('implementation')!r}")
-        arrays = [a for _, a in ctx.weights.all_arrays()]
-        if not arrays or arrays[0].ndim != 2:
-            raise FormatError(f"layer {name!r} ({class_name}) has no kernel in the file")
         u3 = 3 * self.units
-        bias_shape = (2, u3) if self.reset_after else (u3,)
-        shapes = [(arrays[0].shape[0], u3), (self.units, u3)] + ([bias_shape] if self.use_bias else [])
-        got = self.take_weights(ctx, shapes)
-        self.kernel, self.recurrent_kernel = got[0], got[1]
-        self.bias = got[2] if self.use_bias else None
+        self.read_cell_weights(ctx, (2, u3) if self.reset_after else (u3,))
         if self.reset_after:
             self.input_bias = self.bias[0] if self.bias is not None else None
             self.recurrent_bias = self.bias[1] if self.bias is not None else None
@@ -56,41 +47,14 @@ class GRU(RecurrentLayer):
             self.input_bias = self.bias
             self.recurrent_bias = None
 
-    @property
-    def input_features(self) -> int:
-        return self.kernel.shape[0]
-
-    def weight_arrays(self):
-        out = [("kernel", self.kernel), ("recurrent_kernel", self.recurrent_kernel)]
-        return out + ([("bias", self.bias)] if self.bias is not None else [])
-
-    def gate_slices(self) -> list[GateSlice]:
-        """W_g, U_g and b_g per gate; with reset_after, b_g is the input bias and bU_g the recurrent bias."""
-        u = self.units
-        out = []
-        for k, g in enumerate(GATES):
-            cols = slice(k * u, (k + 1) * u)
-            out.append(GateSlice("W", g, self.kernel[:, cols]))
-            out.append(GateSlice("U", g, self.recurrent_kernel[:, cols]))
-            if self.input_bias is not None:
-                out.append(GateSlice("b", g, self.input_bias[cols]))
-            if self.recurrent_bias is not None:
-                out.append(GateSlice("bU", g, self.recurrent_bias[cols]))
-        return out
-
-    def gate(self, matrix: str, gate: str) -> np.ndarray:
-        for s in self.gate_slices():
-            if s.matrix == matrix and s.gate == gate:
-                return s.array
-        raise KeyError(f"{matrix}_{gate}")
+    def bias_blocks(self):
+        """b_g is the input bias; with reset_after, bU_g is the recurrent bias."""
+        out = [] if self.input_bias is None else [("b", self.input_bias)]
+        return out + ([] if self.recurrent_bias is None else [("bU", self.recurrent_bias)])
 
     def describe(self):
         d = super().describe()
-        d["activation"] = activation_name(self.config.get("activation", "tanh"))
-        d["recurrent_activation"] = activation_name(self.config.get("recurrent_activation", "sigmoid"))
         d["reset_after"] = "yes" if self.reset_after else "no"
-        if not self.use_bias:
-            d["use_bias"] = "no"
         return d
 
     def start(self, batch, T, x_full=None, initial_state=None, record=False):

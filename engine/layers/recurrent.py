@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from ..activations import activation_name
 from ..errors import FormatError, InputShapeError
 from .base import BuildContext, Layer
 
@@ -231,3 +232,59 @@ def initial_states(layer: RecurrentLayer, batch: int, initial_state: list[np.nda
     if len(initial_state) != n:
         raise InputShapeError(f"layer {layer.name!r} ({layer.class_name}) gets {len(initial_state)} initial states, needs {n}")
     return [np.array(s, dtype=np.float32).reshape(batch, layer.units) for s in initial_state]
+
+
+class CellLayer(RecurrentLayer):
+    """A recurrent layer whose weights are Keras' kernel (F, n·u), recurrent_kernel (u, n·u) and bias, with the n
+    gates side by side in ``gate_names`` column order (LSTM i|f|c|o, GRU z|r|h, SimpleRNN h)."""
+
+    def read_cell_weights(self, ctx: BuildContext, bias_shape: tuple[int, ...] | None = None) -> None:
+        """Sets kernel, recurrent_kernel, bias from the file, checked against the config (``use_bias``, units)."""
+        self.use_bias = bool(self.config.get("use_bias", True))
+        arrays = [a for _, a in ctx.weights.all_arrays()]
+        if not arrays or arrays[0].ndim != 2:
+            raise FormatError(f"layer {self.name!r} ({self.class_name}) has no kernel in the file")
+        width = len(self.gate_names) * self.units
+        bias_shape = (width,) if bias_shape is None else bias_shape
+        shapes = [(arrays[0].shape[0], width), (self.units, width)] + ([bias_shape] if self.use_bias else [])
+        got = self.take_weights(ctx, shapes)
+        self.kernel, self.recurrent_kernel = got[0], got[1]
+        self.bias = got[2] if self.use_bias else None
+
+    @property
+    def input_features(self) -> int:
+        return self.kernel.shape[0]
+
+    def weight_arrays(self):
+        out = [("kernel", self.kernel), ("recurrent_kernel", self.recurrent_kernel)]
+        return out + ([("bias", self.bias)] if self.bias is not None else [])
+
+    def bias_blocks(self) -> list[tuple[str, np.ndarray]]:
+        """The bias vectors to slice per gate, named as matrices ("b"; GRU with reset_after adds "bU")."""
+        return [] if self.bias is None else [("b", self.bias)]
+
+    def gate_slices(self) -> list[GateSlice]:
+        u = self.units
+        out = []
+        for k, g in enumerate(self.gate_names):
+            cols = slice(k * u, (k + 1) * u)
+            out.append(GateSlice("W", g, self.kernel[:, cols]))
+            out.append(GateSlice("U", g, self.recurrent_kernel[:, cols]))
+            out.extend(GateSlice(name, g, vec[cols]) for name, vec in self.bias_blocks())
+        return out
+
+    def gate(self, matrix: str, gate: str) -> np.ndarray:
+        """W_i, U_f, b_o … as views into the layer's arrays: ``layer.gate("W", "i")``."""
+        for s in self.gate_slices():
+            if s.matrix == matrix and s.gate == gate:
+                return s.array
+        raise KeyError(f"{matrix}_{gate}")
+
+    def describe(self):
+        d = super().describe()
+        d["activation"] = activation_name(self.config.get("activation", "tanh"))
+        if hasattr(self, "rec_act"):
+            d["recurrent_activation"] = activation_name(self.config.get("recurrent_activation", "sigmoid"))
+        if not self.use_bias:
+            d["use_bias"] = "no"
+        return d

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import activation_name
-from ..errors import FormatError
 from .base import register
-from .recurrent import GateSlice, RecurrentLayer, RecurrentRun, initial_states, time_major_inputs
+from .recurrent import CellLayer, RecurrentRun, initial_states, time_major_inputs
 
 
 @register("SimpleRNN")
-class SimpleRNN(RecurrentLayer):
+class SimpleRNN(CellLayer):
     gate_names = ("h",)
     state_names = ("h",)
     record_names = ("x", "h")
@@ -19,34 +17,7 @@ class SimpleRNN(RecurrentLayer):
     def __init__(self, name, class_name, config, ctx):
         super().__init__(name, class_name, config, ctx)
         self.act = self.activation("activation", "tanh")
-        self.use_bias = bool(config.get("use_bias", True))
-        arrays = [a for _, a in ctx.weights.all_arrays()]
-        if not arrays or arrays[0].ndim != 2:
-            raise FormatError(f"layer {name!r} (SimpleRNN) has no kernel in the file")
-        u = self.units
-        shapes = [(arrays[0].shape[0], u), (u, u)] + ([(u,)] if self.use_bias else [])
-        got = self.take_weights(ctx, shapes)
-        self.kernel, self.recurrent_kernel = got[0], got[1]
-        self.bias = got[2] if self.use_bias else None
-
-    @property
-    def input_features(self) -> int:
-        return self.kernel.shape[0]
-
-    def weight_arrays(self):
-        out = [("kernel", self.kernel), ("recurrent_kernel", self.recurrent_kernel)]
-        return out + ([("bias", self.bias)] if self.bias is not None else [])
-
-    def gate_slices(self):
-        out = [GateSlice("W", "h", self.kernel), GateSlice("U", "h", self.recurrent_kernel)]
-        return out + ([GateSlice("b", "h", self.bias)] if self.bias is not None else [])
-
-    def describe(self):
-        d = super().describe()
-        d["activation"] = activation_name(self.config.get("activation", "tanh"))
-        if not self.use_bias:
-            d["use_bias"] = "no"
-        return d
+        self.read_cell_weights(ctx)
 
     def start(self, batch, T, x_full=None, initial_state=None, record=False):
         return SimpleRNNRun(self, batch, T, x_full, initial_state, record)
