@@ -398,7 +398,6 @@ class MainWindow(QMainWindow):
     # --- about / persistence -------------------------------------------------------------------------------------
     def show_about(self) -> QMessageBox:
         import h5py
-        import PySide6
 
         from . import __version__
 
