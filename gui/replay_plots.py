@@ -122,7 +122,8 @@ class ReplayPlots(QWidget):
         self.p_g.legend.clear() if self.p_g.legend else None
         self.p_r.legend.clear() if self.p_r.legend else None
 
-        self.units = 0 if layer is None else int(getattr(layer, "units", 0))
+        # per-direction units for Bidirectional (its records are per direction), the layer's units otherwise
+        self.units = 0 if layer is None else int(getattr(getattr(layer, "forward_layer", layer), "units", 0))
         self.T = T
         self._yranges.clear()
         for p in (self.p_c, self.p_h, self.p_g, self.p_r):

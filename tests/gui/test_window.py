@@ -348,3 +348,35 @@ def test_all_gates_side_by_side(window):
     assert window.session.unit == 5
     bold = [c for c in range(32) if m.headerData(c, Qt.Horizontal, Qt.FontRole) is not None]
     assert bold == [5, 13, 21, 29]
+
+
+@pytest.mark.parametrize("name", ["br_gru_after", "br_simplernn", "br_bidi_concat", "br_bidi_none", "br_enc_dec",
+                                  "br_autoencoder", "br_multi_io", "br_embedding", "br_conv1d_causal"])
+def test_breadth_models_step_in_the_window(window, name):
+    model, data = fixture_paths(name)
+    window.load_now(model, data)
+    s = window.session
+    assert s.problem is None and s.stepper is not None
+    assert window.weights.model.rowCount() > 0  # the first recurrent layer's W block is shown
+    ref = np.load(data)
+    assert window.session.keras_difference() <= TOL
+    for node_id in s.recurrent_nodes():
+        s.set_node(node_id)
+        s.to_end()
+        layer = s.layer
+        rec = s.records()
+        h_name = layer.state_record_names[0]
+        steps = s.layer_steps_done()
+        if window.plots.heatmap:
+            np.testing.assert_array_equal(window.plots.h_img.image[:, :steps], rec[h_name][:steps].T)
+        else:
+            for j, c in enumerate(window.plots.h_curves):
+                np.testing.assert_array_equal(curve_y(c), rec[h_name][:steps, j])
+        for g, c in window.plots.gate_curves.items():
+            np.testing.assert_array_equal(curve_y(c), rec[g][steps - 1])
+    # the last readout is the prediction, where a readout is defined at every step
+    series = s.readout_series(0)
+    if series is not None and np.all(np.isfinite(series[-1])):
+        y = ref["y_0"][s.sample]
+        last = y[-1] if series.shape[1] != y.size else y  # a sequence output is read out one step at a time
+        np.testing.assert_allclose(series[-1], last.reshape(-1), atol=TOL)
