@@ -30,7 +30,7 @@ MAX_WEIGHT_BYTES = 8 * 1024**3
 MAX_CONFIG_BYTES = 64 * 1024**2
 
 FORMAT_LABELS = {
-    "keras2-h5": "Keras 2 HDF5 (.h5)",
+    "keras2-h5": "Keras 2 / tf.keras HDF5 (.h5)",
     "keras3-h5": "Keras 3 legacy HDF5 (.h5)",
     "keras3-zip": "Keras 3 native (.keras)",
 }

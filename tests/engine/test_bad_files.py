@@ -225,3 +225,25 @@ def test_input_nan(tmp_path):
     x[0, 1, 1] = np.inf
     with pytest.raises(engine.InputShapeError, match="NaN or infinity"):
         m.predict(x)
+
+
+def test_split_name_attributes_and_list_config(tmp_path):
+    """Keras splits long attribute lists into layer_names0, layer_names1 …; very old Sequential configs are a bare
+    list of layers. Both read like the plain form, giving the same predictions."""
+    ref_path = crafted.tiny_h5(tmp_path / "ref.h5")
+    x = np.random.RandomState(2).randn(2, 4, 2).astype("f4")
+    ref = engine.load_model(ref_path).predict(x)
+    p = crafted.tiny_h5(tmp_path / "split.h5", model_config_text=json.dumps(
+        {"class_name": "Sequential", "config": crafted.tiny_config()["config"]["layers"]}))
+    with h5py.File(p, "r+") as f:
+        g = f["model_weights"]
+        names = g.attrs["layer_names"]
+        del g.attrs["layer_names"]
+        g.attrs["layer_names0"] = names[:1]
+        g.attrs["layer_names1"] = names[1:]
+        lg = g["lstm"]
+        wn = lg.attrs["weight_names"]
+        del lg.attrs["weight_names"]
+        lg.attrs["weight_names0"] = wn[:2]
+        lg.attrs["weight_names1"] = wn[2:]
+    np.testing.assert_array_equal(engine.load_model(p).predict(x), ref)
