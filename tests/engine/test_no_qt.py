@@ -1,7 +1,6 @@
 """engine/ works with PySide6, pyqtgraph, TensorFlow and Keras all unavailable (and never imports them)."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap

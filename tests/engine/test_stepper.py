@@ -1,7 +1,6 @@
 """The stepper is the forward pass: stepping to the end equals predict bit for bit, and moving around is exact."""
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest
@@ -111,7 +110,7 @@ def test_stepper_batch_independent_of_other_samples(tmp_path):
 
 
 def test_random_walks_land_on_the_same_state(tmp_path):
-    hypothesis = pytest.importorskip("hypothesis")
+    pytest.importorskip("hypothesis")
     from hypothesis import given, settings
     from hypothesis import strategies as s
 
