@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             return _run_command(args)
+        except BrokenPipeError:  # `info … | head`: the reader left; not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         except engine.ModelFileError as e:
             return _fail(str(e))
         except CliError as e:
