@@ -119,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         except MemoryError:
             return _fail(f"{args.model}: not enough memory")
     args = _gui_parser().parse_args(argv)
+    # The window replays one sample at a time: OpenBLAS worker threads would only spin beside the GUI thread (on a
+    # 2-core machine a step took up to 3× as long). Set before NumPy loads; a value already in the environment wins.
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from gui.app import run_app
 
     model = args.model

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSpinBox, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QPushButton, QSpinBox,
+                               QStyledItemDelegate, QTableView, QVBoxLayout, QWidget)
+
+from .roles import BACKGROUND, DISPLAY, EDIT, EDITABLE, FOREGROUND, RIGHT, SELECTED, TOOLTIP, VALUE, VERTICAL
 
 
 class InputTableModel(QAbstractTableModel):
@@ -17,14 +21,14 @@ class InputTableModel(QAbstractTableModel):
         self._current = -1
         self._masked: frozenset[int] = frozenset()
         self._editable = True
-        from PySide6.QtGui import QColor
-
         self._marker = QColor("#ffd54f")
         self._grey = QColor("#9e9e9e")
 
     def set_sequence(self, x: np.ndarray | None, editable: bool = True) -> None:
         self.beginResetModel()
-        self._x = np.zeros((0, 0), np.float32) if x is None else (x.reshape(x.shape[0], -1) if x.ndim >= 2 else x[:, None])
+        if x is None:
+            x = np.zeros((0, 0), np.float32)
+        self._x = x.reshape(x.shape[0], -1) if x.ndim >= 2 else x[:, None]
         self._editable = editable
         self.endResetModel()
 
@@ -49,22 +53,21 @@ class InputTableModel(QAbstractTableModel):
     def columnCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else self._x.shape[1]
 
-    def data(self, index, role=Qt.DisplayRole):
+    def data(self, index, role=DISPLAY):
         if not index.isValid():
             return None
-        v = self._x[index.row(), index.column()]
-        if role in (Qt.DisplayRole, Qt.EditRole):
-            return f"{float(v):.6g}"
-        if role == Qt.UserRole:
-            return float(v)
-        if role == Qt.ForegroundRole and index.row() in self._masked:
+        if role == DISPLAY or role == EDIT:
+            return f"{float(self._x[index.row(), index.column()]):.6g}"
+        if role == VALUE:
+            return float(self._x[index.row(), index.column()])
+        if role == FOREGROUND and index.row() in self._masked:
             return self._grey
-        if role == Qt.ToolTipRole and index.row() in self._masked:
+        if role == TOOLTIP and index.row() in self._masked:
             return "masked step: the layer carried its state over"
         return None
 
-    def setData(self, index, value, role=Qt.EditRole):
-        if role != Qt.EditRole or not index.isValid():
+    def setData(self, index, value, role=EDIT):
+        if role != EDIT or not index.isValid():
             return False
         try:
             v = float(value)
@@ -77,14 +80,36 @@ class InputTableModel(QAbstractTableModel):
 
     def flags(self, index):
         f = super().flags(index)
-        return f | Qt.ItemIsEditable if self._editable else f
+        return f | EDITABLE if self._editable else f
 
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole:
-            return f"t={section}" if orientation == Qt.Vertical else f"x{section}"
-        if orientation == Qt.Vertical and section == self._current and role == Qt.BackgroundRole:
+    def headerData(self, section, orientation, role=DISPLAY):
+        if role == DISPLAY:
+            return f"t={section}" if orientation == VERTICAL else f"x{section}"
+        if role == BACKGROUND and section == self._current and orientation == VERTICAL:
             return self._marker  # colour only: a bold font would widen the header and re-lay out the panel
         return None
+
+
+class InputCellDelegate(QStyledItemDelegate):
+    """Paints a value straight from the model's array (one Python call per cell instead of one per cell and role):
+    a playback scrolls this table every step. Editing still goes through the model's data()/setData()."""
+
+    def __init__(self, model: InputTableModel, parent=None):
+        super().__init__(parent)
+        self.model = model
+
+    def paint(self, painter, option, index):
+        m = self.model
+        r, c = index.row(), index.column()
+        rect = option.rect
+        selected = bool(option.state & SELECTED)
+        if selected:
+            painter.fillRect(rect, option.palette.highlight())
+        if r in m._masked:
+            painter.setPen(m._grey)
+        else:
+            painter.setPen(option.palette.highlightedText().color() if selected else option.palette.text().color())
+        painter.drawText(rect.adjusted(4, 0, -4, 0), RIGHT, f"{float(m._x[r, c]):.6g}")
 
 
 class InputPanel(QWidget):
@@ -107,6 +132,7 @@ class InputPanel(QWidget):
         self.table = QTableView()
         self.table.setObjectName("inputTable")
         self.table.setModel(self.model)
+        self.table.setItemDelegate(InputCellDelegate(self.model, self.table))
         vh = self.table.verticalHeader()
         vh.setDefaultSectionSize(20)
         vh.setSectionResizeMode(vh.ResizeMode.Fixed)
@@ -146,7 +172,12 @@ class InputPanel(QWidget):
             if 0 <= r < self.model.rowCount():
                 vh.updateSection(r)
         if 0 <= t < self.model.rowCount():
-            self.table.scrollTo(self.model.index(t, 0))
+            # scroll only when the row has left the view, and then centre it: a playback scrolls every few steps
+            # instead of every step
+            row = self.table.visualRect(self.model.index(t, 0))
+            if row.top() < 0 or row.bottom() > self.table.viewport().height():
+                column = max(self.table.columnAt(0), 0)  # keep the horizontal position
+                self.table.scrollTo(self.model.index(t, column), QAbstractItemView.PositionAtCenter)
 
     def set_masked(self, rows) -> None:
         """Grey out the timesteps the selected layer skipped (masking); rows in input order."""

@@ -41,6 +41,11 @@ class MainWindow(QMainWindow):
         self.pending_step: int | None = None
         self.loading = False
         self.predicting = False
+        self._generation = 0  # counts open requests
+        self._predict_generation = 0  # counts batch predictions
+        self._tasks: set[LoadTask] = set()  # running on the pool
+        self._shown_sample: tuple[int, int] | None = None  # (data, sample) the plots' ranges were grown for
+        self.direction: str | None = None  # the direction plotted for a Bidirectional layer ("forward"/"backward")
         self.setWindowTitle("LSTM Inspector")
         self.setAcceptDrops(True)
 
@@ -93,6 +98,7 @@ class MainWindow(QMainWindow):
         self.input_panel.reset_requested.connect(s.reset_edits)
         self.bar.seek_requested.connect(s.seek)
         self.plots.unit_clicked.connect(self._toggle_unit)
+        self.plots.direction_changed.connect(self._on_direction_changed)
         self.weights.unit_clicked.connect(self._toggle_unit)
         self._restore()
 
@@ -148,6 +154,7 @@ class MainWindow(QMainWindow):
     def load_now(self, path: str, input_path: str | None = None) -> None:
         """Synchronous open (screenshots, scripts, tests); raises ModelFileError."""
         loaded = open_model(path, input_path)
+        self._generation += 1  # supersedes any open still running in the background
         self._on_loaded(loaded, path, background=False)
         if loaded.problem is None:
             self.session.set_predictions(predict_batch(loaded.model, loaded.data))
@@ -157,14 +164,35 @@ class MainWindow(QMainWindow):
         self.busy.show()
         self.statusBar().showMessage(message)
         self.setCursor(Qt.BusyCursor)
-        task.signals.finished.connect(lambda loaded: self._on_loaded(loaded, recent))
-        task.signals.failed.connect(self._on_failed)
-        self._task = task  # keep the signal object alive until it reports
+        self._generation += 1
+        gen = self._generation  # only the latest request may change the window: an older, slower one is dropped
+
+        def finished(loaded):
+            if gen == self._generation:
+                self._on_loaded(loaded, recent)
+
+        def failed(message):
+            if gen == self._generation:
+                self._on_failed(message)
+
+        self._run(task, finished, failed)
+
+    def _run(self, task: LoadTask, finished, failed) -> None:
+        """Start a task on the pool; its signal object is kept alive until it has reported."""
+        self._tasks.add(task)
+
+        def done(slot, value):
+            self._tasks.discard(task)
+            slot(value)
+
+        task.signals.finished.connect(lambda value: done(finished, value))
+        task.signals.failed.connect(lambda message: done(failed, message))
         self.pool.start(task)
 
     def _done_loading(self) -> None:
         self.loading = False
-        self.busy.hide()
+        if not self.predicting:
+            self.busy.hide()
         self.unsetCursor()
         self.statusBar().clearMessage()
 
@@ -180,15 +208,31 @@ class MainWindow(QMainWindow):
             self.pending_step = None
         self.statusBar().showMessage(f"Opened {os.path.basename(loaded.model.path)}", 4000)
         if background and loaded.problem is None:
-            task = LoadTask(predict_batch, loaded.model, loaded.data)
-            task.signals.finished.connect(lambda preds, m=loaded.model, d=loaded.data: self._on_predicted(m, d, preds))
-            task.signals.failed.connect(lambda msg: self.show_error("Cannot predict", msg))
-            self._predict_task = task
+            self._predict_generation += 1
+            gen = self._predict_generation
             self.predicting = True
-            self.pool.start(task)
+            self.busy.show()
+            self.busy.setToolTip("predicting over the whole batch…")
+
+            def failed(message):
+                if gen == self._predict_generation:
+                    self._predicted()
+                    self.show_error("Cannot predict", message)
+
+            def finished(preds):
+                if gen == self._predict_generation:
+                    self._on_predicted(loaded.model, loaded.data, preds)
+
+            self._run(LoadTask(predict_batch, loaded.model, loaded.data), finished, failed)
+
+    def _predicted(self) -> None:
+        self.predicting = False
+        self.busy.setToolTip("")
+        if not self.loading:
+            self.busy.hide()
 
     def _on_predicted(self, model, data, preds) -> None:
-        self.predicting = False
+        self._predicted()
         if self.session.model is model and self.session.data is data:  # still the same document
             self.session.set_predictions(preds)
 
@@ -256,6 +300,15 @@ class MainWindow(QMainWindow):
         layer = s.layer
         self.model_panel.select_node(s.node_id)
         self.weights.set_layer(layer)
+        self._configure_plots()
+
+    def _configure_plots(self) -> None:
+        s = self.session
+        layer = s.layer
+        directions = [d for d in ("forward", "backward") if hasattr(layer, f"{d}_layer")]
+        if self.direction not in directions:
+            self.direction = directions[0] if directions else None
+        self.plots.set_directions(directions, self.direction)
         run_T = 0
         if s.stepper is not None and s.node_id is not None:
             x = s.sample_inputs[0]
@@ -264,18 +317,34 @@ class MainWindow(QMainWindow):
         shape = s.model.output_shapes[0] if s.model is not None and s.model.output_shapes else None
         if shape and all(d is not None for d in shape[1:]):
             out_dims = int(np.prod(shape[1:])) if len(shape) > 1 else 1
-        self.plots.configure(layer, run_T, self._gate_names(), self._state_names(), out_dims)
+        self.plots.configure(self._shown_layer(), run_T, self._gate_names(), self._state_names(), out_dims)
+
+    def _shown_layer(self):
+        """The layer whose units the plots show: one direction of a Bidirectional layer, else the layer."""
+        layer = self.session.layer
+        return getattr(layer, f"{self.direction}_layer", layer) if self.direction else layer
+
+    def _prefix(self) -> str:
+        return f"{self.direction}/" if self.direction else ""
 
     def _gate_names(self) -> tuple[str, ...]:
         layer = self.session.layer
-        return tuple(getattr(layer, "gate_record_names", ())) if layer is not None else ()
+        names = tuple(getattr(layer, "gate_record_names", ())) if layer is not None else ()
+        return tuple(n for n in names if n.startswith(self._prefix()))
 
     def _state_names(self) -> tuple[str | None, str | None]:
+        """(cell state, hidden state) record names of the shown layer or direction; None where it has none."""
         layer = self.session.layer
-        names = tuple(getattr(layer, "state_record_names", ())) if layer is not None else ()
-        h = names[0] if names else None
-        c = names[1] if len(names) > 1 else None
-        return c, h
+        names = set(getattr(layer, "state_record_names", ())) if layer is not None else set()
+        p = self._prefix()
+        return (p + "C" if p + "C" in names else None), (p + "h" if p + "h" in names else None)
+
+    def _on_direction_changed(self, direction: str) -> None:
+        if direction != self.direction:
+            self.direction = direction
+            self._configure_plots()
+            self._on_step_changed(self.session.steps_done)
+            self.plots.highlight_unit(self.session.unit)
 
     def _on_layer_changed(self) -> None:
         self._configure_layer()
@@ -284,6 +353,10 @@ class MainWindow(QMainWindow):
         s = self.session
         if s.data is None:
             return
+        shown = (id(s.data), s.sample)
+        if shown != self._shown_sample:  # another sample: its own scales (an edit keeps them, to compare with)
+            self._shown_sample = shown
+            self.plots.reset_ranges()
         seq = s.sample_inputs[0][0] if s.sample_inputs else None
         src = os.path.basename(s.data.source) if s.data.source not in ("", "random") else s.data.source
         self.input_panel.show_data(s.batch, s.sample, seq, f"input: {src}", s.edited)
@@ -320,8 +393,8 @@ class MainWindow(QMainWindow):
         target = None
         if s.data is not None and s.data.targets is not None and s.data.targets.shape[0] == s.batch:
             target = s.data.targets[s.sample]
-        self.plots.update_readout(s.readout_series(0), target)
-        layer = s.layer
+        self.plots.update_readout(s.readout_series(0), target, n)
+        layer = self._shown_layer()
         T = s.sample_inputs[0].shape[1] if s.sample_inputs and s.sample_inputs[0].ndim > 1 else 0
         row = -1
         if steps > 0 and layer is not None and s.stepper is not None and s.node_id in s.stepper.runs:
@@ -329,12 +402,13 @@ class MainWindow(QMainWindow):
                 row = T - steps if getattr(layer, "go_backwards", False) else steps - 1
         self.input_panel.set_current_step(row)
         rec = s.records()
-        mask = None if rec is None else rec.get("mask")
+        # a Bidirectional layer records the backward direction's mask in its own (processing) order
+        mask = None if rec is None else rec.get(self._prefix() + "mask", rec.get("mask"))
         masked = np.flatnonzero(~mask[:steps]) if mask is not None else np.zeros(0, np.int64)
         self.plots.update_masked(masked)
         rows = None
         if mask is not None and s.layer_reads_model_input():
-            rows = (T - 1 - masked) if getattr(s.layer, "go_backwards", False) else masked
+            rows = (T - 1 - masked) if getattr(layer, "go_backwards", False) else masked
         self.input_panel.set_masked(rows)
 
     def _toggle_unit(self, unit: int) -> None:

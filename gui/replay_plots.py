@@ -1,7 +1,8 @@
 """The live plots of a replay. Every plot item is created once per model and then only fed with setData/setImage.
 
 Top: the cell state C_t and hidden state h_t of the selected layer per unit over the steps done (a line per unit
-for a few units, a units × time heatmap for many) and the gate activations at the current step. Bottom: the
+for a few units, a units × time heatmap with a colour bar for many) and the gate activations at the current step
+(grouped bars per unit for a few units, a line across the units for many). Bottom: the
 prediction read out from the states after every step (against the target), and over the whole batch the final
 prediction against the truth — the two classic plots of the noisy-sine exercise.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .colors import colormap
+from .integer_axis import integer_axes
 
-MAX_LINES = 16
+MAX_LINES = 16  # up to this many units: a line per unit and grouped bars for the gates; more: heatmaps
 GATE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
 OUT_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 MAX_OUT_DIMS = 8
@@ -24,22 +26,55 @@ def unit_colour(j: int, n: int) -> pg.QtGui.QColor:
     return pg.intColor(j, hues=max(n, 1), values=1, maxValue=200, minValue=150)
 
 
+_LADDER = np.array([1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0])
+
+
+def nice_ceiling(x: float) -> float:
+    """The smallest of 1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k that is ≥ x (x > 0)."""
+    if not x > 0:
+        return 1.0
+    scale = 10.0 ** np.floor(np.log10(x))
+    return float(_LADDER[np.searchsorted(_LADDER, x / scale * (1 - 1e-12))] * scale)
+
+
+def state_title(what: str, record: str) -> str:
+    """'Cell state C<sub>t</sub>', or with the direction of a Bidirectional layer: '… · backward'."""
+    direction, _, name = record.rpartition("/")
+    return f"{what} {name}<sub>t</sub>" + (f"  ·  {direction}" if direction else "")
+
+
 class ReplayPlots(QWidget):
     unit_clicked = Signal(int)
+    direction_changed = Signal(str)  # "forward" / "backward" chosen for a Bidirectional layer
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
+        self.direction_box = QComboBox()
+        self.direction_box.setObjectName("directionBox")
+        self.direction_box.setToolTip("Which direction of the Bidirectional layer the state and gate plots show")
+        self.direction_box.currentTextChanged.connect(self._on_direction_box_changed)
+        self.direction_row = QWidget()
+        row = QHBoxLayout(self.direction_row)
+        row.setContentsMargins(6, 2, 6, 2)
+        row.addWidget(QLabel("direction"))
+        row.addWidget(self.direction_box)
+        row.addStretch(1)
+        self.direction_row.hide()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.direction_row)
         lay.addWidget(self.glw)
         g = self.glw
-        self.p_c = g.addPlot(row=0, col=0, title="Cell state C<sub>t</sub>")
-        self.p_h = g.addPlot(row=0, col=1, title="Hidden state h<sub>t</sub>")
-        self.p_g = g.addPlot(row=0, col=2, title="Gates at the current step")
-        self.p_r = g.addPlot(row=1, col=0, title="Prediction read out after each step")
-        self.p_b = g.addPlot(row=1, col=1, title="Batch: final prediction vs truth")
+        self.p_c = g.addPlot(row=0, col=0, title="Cell state C<sub>t</sub>", axisItems=integer_axes("bottom"))
+        self.p_h = g.addPlot(row=0, col=1, title="Hidden state h<sub>t</sub>", axisItems=integer_axes("bottom"))
+        self.p_g = g.addPlot(row=0, col=2, title="Gates at the current step", axisItems=integer_axes("bottom"))
+        self.p_r = g.addPlot(row=1, col=0, title="Prediction read out after each step",
+                             axisItems=integer_axes("bottom"))
+        self.p_b = g.addPlot(row=1, col=1, title="Batch: final prediction vs truth",
+                             axisItems=integer_axes("bottom"))
         self.p_s = g.addPlot(row=1, col=2, title="Prediction vs truth")
         # No grids on the plots that change every step: an axis draws its grid across the whole plot, so every
         # update of the data would repaint the axis too (≈ 2 ms per axis per step).
@@ -55,16 +90,25 @@ class ReplayPlots(QWidget):
         self.p_s.showGrid(x=True, y=True, alpha=0.25)
         self.p_r.setLabel("left", "output")
         for p in (self.p_g, self.p_r, self.p_b):
-            p.addLegend(offset=(5, 5), labelTextSize="8pt")
+            p.addLegend(offset=(5, 5), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 210),
+                        pen=pg.mkPen("#ccc"))
+        self.p_g.legend.setColumnCount(6)  # one row above the bars, not a box over them
         for p in (self.p_c, self.p_h, self.p_g, self.p_r, self.p_b, self.p_s):
             for side in ("left", "bottom"):
-                p.getAxis(side).enableAutoSIPrefix(False)
+                axis = p.getAxis(side)
+                axis.enableAutoSIPrefix(False)
+                # ticks outside the plot area: an axis with inward ticks overlaps the view, so every change in the
+                # view (a heatmap, a step marker) would repaint the axis too
+                axis.setStyle(tickLength=5)
+                # and drawn from a pixmap when only exposed: replaying an axis' picture costs ~0.3 ms per step
+                axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
         # step markers and sample markers, created once
         self.c_step = pg.InfiniteLine(angle=90, pen=pg.mkPen("#888", style=pg.QtCore.Qt.DashLine))
         self.h_step = pg.InfiniteLine(angle=90, pen=pg.mkPen("#888", style=pg.QtCore.Qt.DashLine))
-        self.p_c.addItem(self.c_step)
-        self.p_h.addItem(self.h_step)
+        for marker, p in ((self.c_step, self.p_c), (self.h_step, self.p_h)):
+            marker.setZValue(15)  # above the heatmap
+            p.addItem(marker)
         self.sample_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#444", width=1.5))
         self.p_b.addItem(self.sample_line)
         self.scatter = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(31, 119, 180, 140))
@@ -73,15 +117,18 @@ class ReplayPlots(QWidget):
         self.p_s.addItem(self.diagonal)
         self.p_s.addItem(self.scatter)
         self.p_s.addItem(self.scatter_sel)
-        self.truth_curve = self.p_b.plot(pen=pg.mkPen("#333", width=1.5), name="truth", antialias=True)
+        # truth broad and light underneath, prediction thin on top: both stay visible where they agree
+        self.truth_curve = self.p_b.plot(pen=pg.mkPen("#9e9e9e", width=4), name="truth", antialias=True)
         self.pred_curve = self.p_b.plot(pen=pg.mkPen("#d62728", width=1.5), name="prediction", antialias=True)
 
         self.c_curves: list[pg.PlotDataItem] = []
         self.h_curves: list[pg.PlotDataItem] = []
-        self.gate_curves: dict[str, pg.PlotDataItem] = {}
+        self.gate_curves: dict[str, pg.PlotDataItem | pg.BarGraphItem] = {}  # bars for few units, lines for many
         self.readout_curves: list[pg.PlotDataItem] = []
         self.target_lines: list[pg.InfiniteLine] = []
         self.c_img = self.h_img = None
+        self.c_bar = self.h_bar = None  # colour bars of the heatmaps
+        self._limits: dict[str, float] = {}  # heatmap levels (symmetric), grown during a replay, never shrunk
         self.unit_marks = []
         for p in (self.p_c, self.p_h):
             mark = pg.InfiniteLine(angle=0, pen=pg.mkPen("#111", width=1.5))
@@ -89,14 +136,39 @@ class ReplayPlots(QWidget):
             mark.setZValue(20)
             p.addItem(mark)
             self.unit_marks.append(mark)
+        self.unit_labels = []
+        for p in (self.p_c, self.p_h):
+            label = pg.TextItem("", color="#111", anchor=(0, 0.5))
+            label.setZValue(30)
+            label.hide()
+            p.addItem(label)
+            self.unit_labels.append(label)
+        self.gate_unit_band = pg.LinearRegionItem(orientation="vertical", movable=False,
+                                                  brush=pg.mkBrush(0, 0, 0, 28), pen=pg.mkPen(None))
+        self.gate_unit_band.setZValue(-10)
+        self.gate_unit_band.hide()
+        self.p_g.addItem(self.gate_unit_band)
         self.mask_marks = pg.ScatterPlotItem(size=9, symbol="x", pen=pg.mkPen("#666", width=2), brush=None)
         self.p_r.addItem(self.mask_marks)
+        self.target_sample = pg.PlotDataItem(pen=pg.mkPen(OUT_COLOURS[0], width=1, style=pg.QtCore.Qt.DashLine))
+        self.target_in_legend = False
         self.heatmap = False
         self.units = 0
+        self.T = 0
         self.unit = -1
+        self.state_names: tuple[str | None, str | None] = (None, None)
+        self._last_state: dict[str, np.ndarray | None] = {}
         self._yranges: dict[int, tuple[float, float]] = {}
         self.message = pg.TextItem("", color="#a00", anchor=(0, 0))
         self.p_c.addItem(self.message)
+        self.no_cell_note = pg.TextItem("This layer has no cell state:\nits memory is the hidden state h.",
+                                        color="#777", anchor=(0.5, 0.5))
+        self.no_cell_note.hide()
+        self.p_c.addItem(self.no_cell_note)
+        self.readout_note = pg.TextItem("No readout yet: the model's output\nneeds steps still to come.",
+                                        color="#777", anchor=(0.5, 0.5))
+        self.readout_note.hide()
+        self.p_r.addItem(self.readout_note)
 
     # --- configuration per model / layer ---------------------------------------------------------------------
     def configure(self, layer, T: int, gate_names: tuple[str, ...], state_names: tuple[str, str | None],
@@ -110,6 +182,11 @@ class ReplayPlots(QWidget):
             if img is not None:
                 p.removeItem(img)
         self.c_img = self.h_img = None
+        for bar, p in ((self.c_bar, self.p_c), (self.h_bar, self.p_h)):
+            if bar is not None:
+                p.layout.removeItem(bar)
+                p.scene().removeItem(bar)
+        self.c_bar = self.h_bar = None
         for it in self.gate_curves.values():
             self.p_g.removeItem(it)
         self.gate_curves.clear()
@@ -121,35 +198,58 @@ class ReplayPlots(QWidget):
         self.target_lines.clear()
         self.p_g.legend.clear() if self.p_g.legend else None
         self.p_r.legend.clear() if self.p_r.legend else None
+        self.target_in_legend = False
 
-        # per-direction units for Bidirectional (its records are per direction), the layer's units otherwise
-        self.units = 0 if layer is None else int(getattr(getattr(layer, "forward_layer", layer), "units", 0))
+        # ``layer`` is the layer whose units are shown: one direction of a Bidirectional layer (see MainWindow)
+        self.units = 0 if layer is None else int(getattr(layer, "units", 0))
         self.T = T
-        self._yranges.clear()
+        self.reset_ranges()
         for p in (self.p_c, self.p_h, self.p_g, self.p_r):
             p.disableAutoRange(axis="y")
         self.state_names = state_names
         c_name, h_name = state_names
-        self.p_c.setTitle(f"Cell state {c_name}<sub>t</sub>" if c_name else "(no cell state)")
-        self.p_h.setTitle(f"Hidden state {h_name}<sub>t</sub>" if h_name else "")
+        self.p_c.setTitle(state_title("Cell state", c_name) if c_name else "(no cell state in this layer)")
+        self.p_h.setTitle(state_title("Hidden state", h_name) if h_name else "")
         self.heatmap = self.units > MAX_LINES
         if layer is None:
             return
+        x_range = (-0.5, max(T, 1) - 0.5)  # step t is drawn at x = t (a heatmap column spans t ± 0.5)
+        shown_states = [(p, name) for p, name in ((self.p_c, c_name), (self.p_h, h_name)) if name is not None]
+        self.no_cell_note.setVisible(c_name is None)
+        for side in ("left", "bottom"):
+            self.p_c.showAxis(side, c_name is not None)
+        if c_name is None:  # GRU, SimpleRNN: say why the plot is empty
+            self.p_c.invertY(False)
+            self.p_c.setLimits(xMin=None, xMax=None, yMin=None, yMax=None)
+            self.p_c.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            self.p_c.setLabel("left", "")
+            self.no_cell_note.setPos(0.5, 0.5)
         if self.heatmap:
-            self.c_img = pg.ImageItem(axisOrder="row-major")
-            self.h_img = pg.ImageItem(axisOrder="row-major")
-            for img, p in ((self.c_img, self.p_c), (self.h_img, self.p_h)):
-                img.setLookupTable(colormap().getLookupTable(nPts=256))
+            bars = {}
+            for p, name in shown_states:
+                img = pg.ImageItem(axisOrder="row-major")
+                if p is self.p_c:
+                    self.c_img = img
+                else:
+                    self.h_img = img
                 p.addItem(img)
+                img.setImage(np.zeros((self.units, max(T, 1)), np.float32), autoLevels=False, levels=(-1, 1))
+                img.setRect(pg.QtCore.QRectF(-0.5, 0, max(T, 1), self.units))
+                bar = pg.ColorBarItem(values=(-1, 1), colorMap=colormap(), interactive=False, width=10,
+                                      colorMapMenu=False)
+                bar.setImageItem(img, insert_in=p)
+                bar.axis.setWidth(56)  # pyqtgraph's 45 px clips labels such as −0.05
+                bar.axis.enableAutoSIPrefix(False)
+                bars[id(p)] = bar
                 p.setLabel("left", "unit")
                 p.invertY(True)
                 img.mouseClickEvent = self._image_click
-            self.p_c.setLimits(xMin=0, xMax=max(T, 1), yMin=0, yMax=self.units)
-            self.p_h.setLimits(xMin=0, xMax=max(T, 1), yMin=0, yMax=self.units)
-            self.p_c.setRange(xRange=(0, max(T, 1)), yRange=(0, self.units), padding=0)
-            self.p_h.setRange(xRange=(0, max(T, 1)), yRange=(0, self.units), padding=0)
+                p.setLimits(xMin=x_range[0], xMax=x_range[1], yMin=0, yMax=self.units)
+                p.setRange(xRange=x_range, yRange=(0, self.units), padding=0)
+            self.c_bar, self.h_bar = bars.get(id(self.p_c)), bars.get(id(self.p_h))
         else:
-            for p, items in ((self.p_c, self.c_curves), (self.p_h, self.h_curves)):
+            for p, _name in shown_states:
+                items = self.c_curves if p is self.p_c else self.h_curves
                 p.invertY(False)
                 p.setLabel("left", "value")
                 p.setLimits(xMin=None, xMax=None, yMin=None, yMax=None)
@@ -159,12 +259,22 @@ class ReplayPlots(QWidget):
                     c.setCurveClickable(True, width=6)
                     c.sigClicked.connect(lambda _item, _ev=None, j=j: self.unit_clicked.emit(j))
                     items.append(c)
-                p.setXRange(0, max(T - 1, 1), padding=0.02)
+                p.setXRange(*x_range, padding=0.02)
+        n_gates = max(len(gate_names), 1)
         for k, g in enumerate(gate_names):
-            c = self.p_g.plot(pen=pg.mkPen(GATE_COLOURS[k % len(GATE_COLOURS)], width=1.5), name=g,
-                              symbol="o" if self.units <= 64 else None, symbolSize=5,
-                              symbolBrush=GATE_COLOURS[k % len(GATE_COLOURS)], symbolPen=None,
-                              antialias=self.units <= 64)
+            colour = GATE_COLOURS[k % len(GATE_COLOURS)]
+            label = g.rpartition("/")[2]  # the direction of a Bidirectional layer is in the titles
+            if self.heatmap:  # a profile over many units
+                # a 1-pixel pen: Qt draws wider (non-cosmetic) lines through its stroker, several times slower
+                c = self.p_g.plot(pen=pg.mkPen(colour, width=1 if self.units > 64 else 1.5), name=label,
+                                  symbol="o" if self.units <= 64 else None, symbolSize=5,
+                                  symbolBrush=colour, symbolPen=None, antialias=self.units <= 64)
+            else:  # a group of bars per unit, one bar per gate
+                width = 0.8 / n_gates
+                x = np.arange(self.units, dtype=np.float32) + (k - (n_gates - 1) / 2) * width
+                c = pg.BarGraphItem(x=x, height=np.zeros(self.units), width=width, brush=colour, pen=None)
+                self.p_g.addItem(c)
+                self.p_g.legend.addItem(c, label)
             self.gate_curves[g] = c
         self.p_g.setXRange(-0.5, max(self.units - 0.5, 0.5), padding=0.02)
         for d in range(min(out_dims, MAX_OUT_DIMS)):
@@ -176,8 +286,28 @@ class ReplayPlots(QWidget):
             line.hide()
             self.p_r.addItem(line)
             self.target_lines.append(line)
-        self.p_r.setXRange(0, max(T - 1, 1), padding=0.02)
+        self.p_r.setXRange(*x_range, padding=0.02)
         self.unit = -1
+        self.highlight_unit(-1)
+
+    def set_directions(self, directions: list[str], current: str | None) -> None:
+        """Offer the directions of a Bidirectional layer (the row is hidden for other layers)."""
+        self.direction_box.blockSignals(True)
+        self.direction_box.clear()
+        self.direction_box.addItems(directions)
+        if current is not None:
+            self.direction_box.setCurrentText(current)
+        self.direction_box.blockSignals(False)
+        self.direction_row.setVisible(len(directions) > 1)
+
+    def _on_direction_box_changed(self, text: str) -> None:
+        if text:
+            self.direction_changed.emit(text)
+
+    def reset_ranges(self) -> None:
+        """Forget the y ranges and heatmap levels grown so far (another sample, edited inputs, another layer)."""
+        self._yranges.clear()
+        self._limits.clear()
 
     def _grow_y(self, plot, lo: float, hi: float) -> None:
         """Widen a plot's y range to cover [lo, hi], never narrow it during a replay: a range that changes every
@@ -194,6 +324,18 @@ class ReplayPlots(QWidget):
         self._yranges[id(plot)] = (lo, hi)
         plot.setYRange(lo, hi, padding=0)
 
+    def _grow_limit(self, key: str, bar, values: np.ndarray) -> float:
+        """The symmetric colour range of a heatmap: grown to the largest |value| seen, never shrunk, so a colour
+        keeps its meaning while stepping (and the colour bar is not redrawn every step)."""
+        peak = float(np.max(np.abs(values))) if values.size else 0.0
+        lim = self._limits.get(key, 0.0)
+        if not np.isfinite(peak) or peak <= lim:
+            return lim or 1.0
+        lim = nice_ceiling(peak)  # a coarse ladder: levels change a few times per replay, not every step
+        self._limits[key] = lim
+        bar.setLevels((-lim, lim))
+        return lim
+
     def show_message(self, text: str) -> None:
         self.message.setText(text)
 
@@ -204,33 +346,41 @@ class ReplayPlots(QWidget):
         if records is None:
             steps = 0
         t_axis = np.arange(steps, dtype=np.float32)
-        for key, curves, img, marker in ((c_name, self.c_curves, self.c_img, self.c_step),
-                                         (h_name, self.h_curves, self.h_img, self.h_step)):
+        for key, curves, img, bar, marker in ((c_name, self.c_curves, self.c_img, self.c_bar, self.c_step),
+                                              (h_name, self.h_curves, self.h_img, self.h_bar, self.h_step)):
             arr = None if (records is None or key is None) else records.get(key)
-            marker.setPos(max(steps - 1, 0) + (0.5 if self.heatmap else 0))
+            self._last_state[key] = None if arr is None else arr[:steps]
+            marker.setPos(max(steps - 1, 0))
             if arr is None:
                 for c in curves:
                     c.setData([], [])
                 if img is not None:
-                    img.clear()
+                    img.setImage(np.zeros_like(img.image), autoLevels=False)
                 continue
             if self.heatmap:
                 shown = np.ascontiguousarray(arr.T, dtype=np.float32)  # units × time; steps not done yet are zero
-                lim = float(np.max(np.abs(arr[:steps]))) if steps else 1.0
-                img.setImage(shown, autoLevels=False, levels=(-(lim or 1.0), lim or 1.0))
+                lim = self._grow_limit(key, bar, arr[:steps])
+                img.setImage(shown, autoLevels=False, levels=(-lim, lim))
             else:
                 for j, c in enumerate(curves):
                     c.setData(t_axis, arr[:steps, j])
                 if steps:
                     shown = arr[:steps]
-                    self._grow_y(self.p_c if curves is self.c_curves else self.p_h, float(shown.min()), float(shown.max()))
+                    plot = self.p_c if curves is self.c_curves else self.p_h
+                    self._grow_y(plot, float(shown.min()), float(shown.max()))
+        self._place_unit_labels()
         for g, c in self.gate_curves.items():
             arr = None if records is None else records.get(g)
-            if arr is None or steps == 0:
+            values = None if arr is None or steps == 0 else arr[steps - 1]
+            if isinstance(c, pg.BarGraphItem):
+                c.setOpts(height=np.zeros(self.units) if values is None or values.shape[0] != self.units else values)
+            elif values is None:
                 c.setData([], [])
             else:
-                c.setData(np.arange(arr.shape[1], dtype=np.float32), arr[steps - 1])
-                self._grow_y(self.p_g, min(0.0, float(arr[steps - 1].min())), max(1.0, float(arr[steps - 1].max())))
+                c.setData(np.arange(values.shape[0], dtype=np.float32), values)
+            if values is not None and values.size:
+                # room above 1 for the legend row
+                self._grow_y(self.p_g, min(0.0, float(values.min())), max(1.2, float(values.max())))
 
     def update_masked(self, masked_steps: np.ndarray) -> None:
         """Steps the layer skipped (Keras masking: state carried over) marked with × under the readout."""
@@ -240,7 +390,13 @@ class ReplayPlots(QWidget):
         else:
             self.mask_marks.setData([], [])
 
-    def update_readout(self, series: np.ndarray | None, target: np.ndarray | None) -> None:
+    def update_readout(self, series: np.ndarray | None, target: np.ndarray | None, steps: int = 0) -> None:
+        undefined = steps > 0 and (series is None or not np.isfinite(series).any())
+        if undefined != self.readout_note.isVisible():
+            self.readout_note.setVisible(undefined)
+        if undefined:
+            lo, hi = self._yranges.get(id(self.p_r), (0.0, 1.0))
+            self.readout_note.setPos((self.T - 1) / 2, (lo + hi) / 2)
         for d, c in enumerate(self.readout_curves):
             if series is None or d >= series.shape[1]:
                 c.setData([], [])
@@ -249,13 +405,22 @@ class ReplayPlots(QWidget):
                 col = series[:, d][np.isfinite(series[:, d])]
                 if col.size:
                     self._grow_y(self.p_r, float(col.min()), float(col.max()))
+        shown = False
         for d, line in enumerate(self.target_lines):
             if target is not None and d < target.size:
-                line.setPos(float(target.reshape(-1)[d]))
+                value = float(target.reshape(-1)[d])
+                line.setPos(value)
                 line.show()
-                self._grow_y(self.p_r, float(target.reshape(-1)[d]), float(target.reshape(-1)[d]))
+                shown = True
+                self._grow_y(self.p_r, value, value)
             else:
                 line.hide()
+        if shown != self.target_in_legend and self.p_r.legend is not None:  # only when targets come or go
+            if shown:
+                self.p_r.legend.addItem(self.target_sample, "target")
+            else:
+                self.p_r.legend.removeItem(self.target_sample)
+            self.target_in_legend = shown
 
     def update_batch(self, predictions: np.ndarray | None, truth: np.ndarray | None, sample: int) -> None:
         """Final prediction (first output, first dimension) and truth over the batch; the sample is marked."""
@@ -280,12 +445,16 @@ class ReplayPlots(QWidget):
 
     def highlight_unit(self, unit: int) -> None:
         self.unit = unit
+        on = 0 <= unit < self.units
         for mark in self.unit_marks:
-            if self.heatmap and 0 <= unit < self.units:
+            if self.heatmap and on:
                 mark.setPos(unit + 0.5)  # image row j spans [j, j+1]
                 mark.show()
             else:
                 mark.hide()
+        if on:
+            self.gate_unit_band.setRegion((unit - 0.5, unit + 0.5))
+        self.gate_unit_band.setVisible(on)
         for curves in (self.c_curves, self.h_curves):
             for j, c in enumerate(curves):
                 col = unit_colour(j, self.units)
@@ -299,6 +468,24 @@ class ReplayPlots(QWidget):
                     faded.setAlpha(50)
                     c.setPen(pg.mkPen(faded, width=1))
                     c.setZValue(0)
+        self._place_unit_labels()
+
+    def _place_unit_labels(self) -> None:
+        """Name the highlighted unit next to its latest value (line plots) or at the right edge (heatmaps)."""
+        unit = self.unit
+        for label, key in zip(self.unit_labels, self.state_names):
+            arr = self._last_state.get(key) if key is not None else None
+            if not 0 <= unit < self.units or arr is None or arr.shape[0] == 0 or unit >= arr.shape[-1]:
+                label.hide()
+                continue
+            label.setText(f"u{unit}")
+            if self.heatmap:
+                label.setAnchor((1, 1))
+                label.setPos(self.T - 0.5, unit)
+            else:
+                label.setAnchor((0, 0.5))
+                label.setPos(arr.shape[0] - 1 + 0.1, float(arr[-1, unit]))
+            label.show()
 
     def _image_click(self, ev) -> None:
         unit = int(ev.pos().y())

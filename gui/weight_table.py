@@ -3,13 +3,14 @@ array computed once per block (silx's ArrayTableModel pattern), so a 1024×4096 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate
+from PySide6.QtWidgets import QStyledItemDelegate
 
 from engine.stats import symmetric_limit
 
 from .colors import QCOLORS, TEXT, lut_indices
+from .roles import ALIGNMENT, BACKGROUND, DISPLAY, FONT, FOREGROUND, HORIZONTAL, RIGHT, SELECTED, TOOLTIP, VALUE
 
 
 class WeightTableModel(QAbstractTableModel):
@@ -42,7 +43,7 @@ class WeightTableModel(QAbstractTableModel):
         old, self._highlight = self._highlight, frozenset(cols)
         for c in old ^ self._highlight:
             if 0 <= c < self._a.shape[1]:
-                self.headerDataChanged.emit(Qt.Horizontal, c, c)
+                self.headerDataChanged.emit(HORIZONTAL, c, c)
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else self._a.shape[0]
@@ -50,34 +51,35 @@ class WeightTableModel(QAbstractTableModel):
     def columnCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else self._a.shape[1]
 
-    def data(self, index, role=Qt.DisplayRole):
+    def data(self, index, role=DISPLAY):
         if not index.isValid():
             return None
         r, c = index.row(), index.column()
-        if role == Qt.DisplayRole:
+        if role == DISPLAY:
             return f"{self._a[r, c]:.4f}"
-        if role == Qt.ToolTipRole:
-            return f"{self._rows[r]} → {self._cols[c]}: {float(self._a[r, c]):.8g}"
-        if role == Qt.BackgroundRole:
+        if role == BACKGROUND:
             return QCOLORS[self._idx[r, c]]
-        if role == Qt.ForegroundRole:
+        if role == FOREGROUND:
             return TEXT[self._idx[r, c]]
-        if role == Qt.TextAlignmentRole:
-            return int(Qt.AlignRight | Qt.AlignVCenter)
-        if role == Qt.UserRole:  # the exact value, for tests and copy
+        if role == ALIGNMENT:
+            return RIGHT
+        if role == VALUE:  # the exact value, for tests and copy
             return float(self._a[r, c])
+        if role == TOOLTIP:
+            return f"{self._rows[r]} → {self._cols[c]}: {float(self._a[r, c]):.8g}"
         return None
 
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        names = self._cols if orientation == Qt.Horizontal else self._rows
+    def headerData(self, section, orientation, role=DISPLAY):
+        names = self._cols if orientation == HORIZONTAL else self._rows
         if not 0 <= section < len(names):
             return None
-        if role == Qt.DisplayRole:
+        if role == DISPLAY:
             return names[section]
-        if role == Qt.FontRole and orientation == Qt.Horizontal and section in self._highlight:
-            return self._bold
-        if role == Qt.BackgroundRole and orientation == Qt.Horizontal and section in self._highlight:
-            return QCOLORS[200]
+        if section in self._highlight and orientation == HORIZONTAL:
+            if role == FONT:
+                return self._bold
+            if role == BACKGROUND:
+                return QCOLORS[200]
         return None
 
 
@@ -88,7 +90,6 @@ class WeightCellDelegate(QStyledItemDelegate):
     def __init__(self, model: WeightTableModel, parent=None):
         super().__init__(parent)
         self.model = model
-        self._align = Qt.AlignRight | Qt.AlignVCenter
 
     def paint(self, painter, option, index):
         m = self.model
@@ -96,7 +97,7 @@ class WeightCellDelegate(QStyledItemDelegate):
         k = m._idx[r, c]
         rect = option.rect
         painter.fillRect(rect, QCOLORS[k])
-        if option.state & QStyle.State_Selected:
+        if option.state & SELECTED:
             painter.fillRect(rect, option.palette.highlight().color().lighter(160))
         painter.setPen(TEXT[k])
-        painter.drawText(rect.adjusted(2, 0, -4, 0), self._align, f"{m._a[r, c]:.4f}")
+        painter.drawText(rect.adjusted(2, 0, -4, 0), RIGHT, f"{m._a[r, c]:.4f}")

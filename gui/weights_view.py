@@ -14,9 +14,11 @@ from engine.layers.recurrent import GateSlice
 from engine.stats import block_stats, symmetric_limit
 
 from .colors import colormap
+from .integer_axis import integer_axes
 from .weight_table import WeightCellDelegate, WeightTableModel
 
 ALL = "all"
+MATRIX_SHORT = {"W": "W (x → gate)", "U": "U (h<sub>t−1</sub> → gate)", "b": "b", "bU": "b<sub>U</sub>"}
 MATRIX_TITLES = {"W": "W  kernel (input → gate)", "U": "U  recurrent kernel (h → gate)", "b": "b  bias",
                  "bU": "b_U  recurrent bias"}
 
@@ -49,15 +51,20 @@ class WeightsView(QWidget):
         self.table.horizontalHeader().sectionClicked.connect(lambda c: self.unit_clicked.emit(self._unit_of_column(c)))
         self.table.clicked.connect(lambda idx: self.unit_clicked.emit(self._unit_of_column(idx.column())))
 
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems=integer_axes("left", "bottom"))
         self.plot.setObjectName("weightHeatmap")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.plot.invertY(True)
         self.plot.setLabel("bottom", "unit")
         self.plot.setLabel("left", "input")
+        for side in ("left", "bottom", "top"):
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
+        self.gate_separators: list[pg.InfiniteLine] = []  # between the gate blocks when all gates are shown
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=colormap(), interactive=False, width=12)
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
+        self.colorbar.axis.setWidth(56)  # pyqtgraph's 45 px clips labels such as −0.05
+        self.colorbar.axis.enableAutoSIPrefix(False)
         self.unit_lines = []
         for _ in range(4):  # one per gate when all gates are shown
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#222", width=2), movable=False)
@@ -176,17 +183,51 @@ class WeightsView(QWidget):
         else:
             rows = [f"h{j}" for j in range(a.shape[0])]
         self.model.set_array(a, rows, cols, limit)
-        self.highlight_unit(self.unit)
         img = a.reshape(1, -1) if a.ndim == 1 else a
         self.image.setImage(img, autoLevels=False, levels=(-limit, limit))
+        self.image.setRect(-0.5, -0.5, img.shape[1], img.shape[0])  # cell (r, c) centred on (c, r)
         self.colorbar.setLevels((-limit, limit))
-        self.plot.setLabel("left", "input feature" if self.matrix == "W" else ("unit of h(t-1)" if self.matrix == "U" else ""))
-        self.plot.autoRange()
-        lines = [f"{MATRIX_TITLES.get(self.matrix, self.matrix)}, gate by gate:"]
-        for x in same_matrix:
+        self.plot.setLabel("left", {"W": "input feature", "U": "unit of h(t-1)"}.get(self.matrix, ""))
+        self._show_gate_blocks(same_matrix, n_units)
+        self.highlight_unit(self.unit)
+        self.plot.autoRange(padding=0.01)
+        # short: a title wider than the plot would push the colour bar out of the widget
+        gate_text = "all gates" if self.gate == ALL else f"gate {self.gate}"
+        self.plot.setTitle(f"{MATRIX_SHORT.get(self.matrix, self.matrix)} · {gate_text}", size="9pt")
+        self.plot.setToolTip(f"{MATRIX_TITLES.get(self.matrix, self.matrix)}"
+                             + (", all gates side by side in Keras' column order" if self.gate == ALL else ""))
+        self.stats.setText(self._stats_text(same_matrix))
+
+    def _stats_text(self, blocks) -> str:
+        """One line per gate (the statistics come from the engine), aligned in columns; ▶ marks what is shown."""
+        head = f"  {'block':<10}{'shape':>12}{'min':>12}{'max':>12}{'mean':>12}{'std':>12}{'‖·‖':>12}"
+        lines = [head]
+        for x in blocks:
+            st = block_stats(x.array)
             mark = "▶" if x.gate == self.gate or self.gate == ALL else " "
-            lines.append(f"{mark} {self.matrix}_{x.gate:<10} {str(tuple(x.array.shape)):<12} {block_stats(x.array).line()}")
-        self.stats.setText("\n".join(lines))
+            lines.append(f"{mark} {self.matrix + '_' + x.gate:<10}{str(tuple(x.array.shape)):>12}{st.min:>+12.4g}"
+                         f"{st.max:>+12.4g}{st.mean:>+12.4g}{st.std:>12.4g}{st.norm:>12.4g}")
+        return "\n".join(lines)
+
+    def _show_gate_blocks(self, blocks, n_columns: int) -> None:
+        """With all gates side by side: a line between gate blocks and the gate names along the top axis."""
+        top = self.plot.getAxis("top")
+        if self.gate != ALL or len(blocks) < 2:
+            for line in self.gate_separators:
+                line.hide()
+            self.plot.showAxis("top", False)
+            return
+        u = blocks[0].array.shape[-1]
+        while len(self.gate_separators) < len(blocks) - 1:  # created once, reused
+            line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#333", width=1.5), movable=False)
+            line.setZValue(5)
+            self.plot.addItem(line)
+            self.gate_separators.append(line)
+        for k, line in enumerate(self.gate_separators):
+            line.setVisible(k < len(blocks) - 1)
+            line.setPos((k + 1) * u - 0.5)
+        top.setTicks([[((k + 0.5) * u - 0.5, f"{self.matrix}_{x.gate}") for k, x in enumerate(blocks)], []])
+        self.plot.showAxis("top", True)
 
     def _units_per_block(self) -> int:
         per = [x for x in self.slices if x.matrix == self.matrix]
@@ -204,7 +245,7 @@ class WeightsView(QWidget):
         for line in self.unit_lines:
             line.hide()
         for line, c in zip(self.unit_lines, cols):
-            line.setPos(c + 0.5)  # pixel j spans [j, j+1]
+            line.setPos(c)  # column c is centred on x = c
             line.show()
         if cols and self.model.columnCount() > cols[0]:
             self.table.scrollTo(self.model.index(0, cols[0]))

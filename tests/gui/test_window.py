@@ -11,7 +11,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-import engine
 from tests.fixture_index import FIXTURES, find
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,12 +62,16 @@ def test_switch_matrix_and_gate(window):
     assert m.data(m.index(3, 7), Qt.DisplayRole) == f"{lstm.gate('U', 'c')[3, 7]:.4f}"
     np.testing.assert_array_equal(window.weights.image.image, lstm.gate("U", "c"))
     lines = window.weights.stats.text().splitlines()
-    assert len(lines) == 5 and lines[3].startswith("▶ U_c")
-    st = engine.stats.block_stats(lstm.gate("U", "c")) if hasattr(engine, "stats") else None
+    assert len(lines) == 5 and lines[0].split() == ["block", "shape", "min", "max", "mean", "std", "‖·‖"]
+    assert lines[3].startswith("▶ U_c") and not lines[1].startswith("▶")
     from engine.stats import block_stats
 
     st = block_stats(lstm.gate("U", "c"))
-    assert f"max {st.max:+.4g}" in lines[3]
+    expected = [f"{v:+.4g}" for v in (st.min, st.max, st.mean)] + [f"{v:.4g}" for v in (st.std, st.norm)]
+    assert lines[3].split()[-5:] == expected
+    # heatmap cells are centred on their (column, row)
+    rect = window.weights.image.mapRectToParent(window.weights.image.boundingRect())
+    assert (rect.left(), rect.top(), rect.width(), rect.height()) == pytest.approx((-0.5, -0.5, 100, 100))
 
 
 def test_line_plots_follow_keras_states(window, qtbot):
@@ -167,6 +170,15 @@ def test_async_open_and_recent_files(window, qtbot, settings):
     assert ref["y_0"].shape[1] == 2
     assert window.recent_files() == [os.path.abspath(a), os.path.abspath(b)]
     assert [act.text() for act in window.recent_menu.actions()] == [os.path.abspath(a), os.path.abspath(b)]
+    for k in range(12):  # at most ten, newest first
+        window._add_recent(f"/data/m{k}.h5")
+    assert window.recent_files() == [f"/data/m{k}.h5" for k in range(11, 1, -1)]
+    assert len(window.recent_menu.actions()) == 10
+    settings.sync()
+    from PySide6.QtCore import QSettings
+
+    again = QSettings(settings.fileName(), QSettings.IniFormat)  # kept in the settings file, not only in memory
+    assert again.value("recent")[0] == "/data/m11.h5"
 
 
 def test_what_if_edit_updates_everything(window, qtbot):
@@ -238,12 +250,17 @@ def test_geometry_persists_and_about(qtbot, settings):
 
     w = MainWindow(settings)
     qtbot.addWidget(w)
-    w.resize(701, 503)  # within the offscreen screen, so nothing clamps it
+    w.resize(781, 603)  # within the offscreen screen (800 × 800), so nothing clamps it
     w.show()
+    w.split.setSizes([250, 520])
+    w.left.setSizes([180, 380])
+    split, left = w.split.sizes(), w.left.sizes()
     w.close()
     w2 = MainWindow(settings)
     qtbot.addWidget(w2)
-    assert (w2.width(), w2.height()) == (701, 503)
+    w2.show()
+    assert (w2.width(), w2.height()) == (781, 603)
+    assert w2.split.sizes() == split and w2.left.sizes() == left
     box = w2.show_about()
     assert "NumPy" in box.text() and "pyqtgraph" in box.text() and "PySide6" in box.text()
     box.accept()
@@ -348,6 +365,13 @@ def test_all_gates_side_by_side(window):
     assert window.session.unit == 5
     bold = [c for c in range(32) if m.headerData(c, Qt.Horizontal, Qt.FontRole) is not None]
     assert bold == [5, 13, 21, 29]
+    # the heatmap names the gate blocks along its top axis and separates them
+    top = window.weights.plot.getAxis("top")
+    assert top.isVisible() and [name for _, name in top._tickLevels[0]] == ["W_i", "W_f", "W_c", "W_o"]
+    assert [ln.value() for ln in window.weights.gate_separators if ln.isVisible()] == [7.5, 15.5, 23.5]
+    assert [ln.value() for ln in window.weights.unit_lines if ln.isVisible()] == [5, 13, 21, 29]
+    window.weights.select("W", "f")
+    assert not top.isVisible() and not any(ln.isVisible() for ln in window.weights.gate_separators)
 
 
 @pytest.mark.parametrize("name", ["br_gru_after", "br_simplernn", "br_bidi_concat", "br_bidi_none", "br_enc_dec",
