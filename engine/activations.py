@@ -171,3 +171,79 @@ def activation_name(spec: object) -> str:
         c = spec.get("config")
         return c if isinstance(c, str) else str(spec.get("class_name"))
     return "linear" if spec is None else str(spec)
+
+
+# --- in-place variants for the recurrent hot loops -------------------------------------------------------------
+# ``f(x, out)`` writes the activation of float32 ``x`` into ``out`` (which may be ``x`` itself) without temporaries
+# and returns ``out``; results are those of the functions above (same float32 operations, in the same order).
+InplaceActivation = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+_F32_ONE = np.array(1, np.float32)  # 0-d arrays: the cheapest scalars to pass to a ufunc
+_F32_ZERO = np.array(0, np.float32)
+_F32_HALF = np.array(0.5, np.float32)
+_F32_FIFTH = np.array(0.2, np.float32)
+_F32_SIX = np.array(6, np.float32)
+
+
+def sigmoid_of_negated_(neg_x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + exp(-x)) from ``neg_x`` = -x (weights with negated columns give -x for free), as ``sigmoid``
+    computes it. exp overflows to inf for x < -88.7 (σ is then exactly 0): callers run it under
+    ``np.errstate(over="ignore")``, once around their whole step rather than per call."""
+    np.exp(neg_x, out=out)
+    np.add(out, _F32_ONE, out=out)
+    return np.reciprocal(out, out=out)
+
+
+def sigmoid_(x, out):
+    np.negative(x, out=out)
+    with np.errstate(over="ignore"):
+        return sigmoid_of_negated_(out, out)
+
+
+def tanh_(x, out):
+    return np.tanh(x, out=out)
+
+
+def linear_(x, out):
+    if out is not x:
+        np.copyto(out, x)
+    return out
+
+
+def relu_(x, out):
+    return np.maximum(x, _F32_ZERO, out=out)
+
+
+def hard_sigmoid_keras2_(x, out):
+    np.multiply(_F32_FIFTH, x, out=out)
+    np.add(out, _F32_HALF, out=out)
+    return np.clip(out, 0, 1, out=out)
+
+
+def hard_sigmoid_keras3_(x, out):
+    np.divide(x, _F32_SIX, out=out)
+    np.add(out, _F32_HALF, out=out)
+    return np.clip(out, 0, 1, out=out)
+
+
+_INPLACE: dict[Activation, InplaceActivation] = {
+    sigmoid: sigmoid_,
+    tanh: tanh_,
+    linear: linear_,
+    relu: relu_,
+    hard_sigmoid_keras2: hard_sigmoid_keras2_,
+    hard_sigmoid_keras3: hard_sigmoid_keras3_,
+}
+
+
+def inplace(fn: Activation) -> InplaceActivation:
+    """The in-place form of an activation from ``get_activation``; any other one is computed and copied."""
+    fast = _INPLACE.get(fn)
+    if fast is not None:
+        return fast
+
+    def generic(x, out):
+        np.copyto(out, fn(x))
+        return out
+
+    return generic

@@ -125,6 +125,8 @@ class Stepper:
         self.stage_pos = 0  # index into schedule.stages of the current stage
         self.t = 0  # steps done within the current stage
         self.stage_log: list[tuple[int, int]] = []  # (stage, t) of each step done
+        self._plan: list[tuple] | None = None  # step()'s per-node work for the current stage
+        self._readout_nodes: list[Node] | None = None  # the nodes _readout evaluates in the current stage
         for nid, x in zip(self.graph.inputs, self.inputs):
             self.env[(nid, 0)] = x
         self._compute(self.schedule.after_stage.get(0, []))
@@ -169,29 +171,32 @@ class Stepper:
     # --- moving ------------------------------------------------------------------------------------------------
     def step(self) -> StepInfo | None:
         """Advance every recurrent layer of the current stage by one timestep; None when already at the end."""
-        if self.done:
+        stages = self.schedule.stages
+        if self.stage_pos >= len(stages):
             return None
-        st = self.stages[self.stage_pos]
+        st = stages[self.stage_pos]
         t = self.t
-        nodes = self.graph.nodes
-        for nid in st.nodes:
-            node = nodes[nid]
-            run = self.runs.get(nid)
-            if run is not None:
-                if t < run.T:
-                    if self.schedule.stepped_input[nid]:
-                        x_ref = node.inputs[0]
-                        m_t = self._mask_slice(x_ref, t)
-                        if m_t is None:
-                            run.step(self._slice(x_ref, t))
-                        else:
-                            run.step(self._slice(x_ref, t), m_t)
-                            if (nid, 0) in self.mask_buffers:
-                                self.mask_buffers[(nid, 0)][:, t] = m_t
-                    else:
-                        run.step(None)
-            else:
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = self._step_plan(st)
+        mask_buffers = self.mask_buffers
+        for run, node, x_ref, src in plan:
+            if run is None:
                 self._step_timewise(node, t)
+            elif t < run.T:
+                if x_ref is None:
+                    run.step(None)
+                    continue
+                x_t = src.seq[:, t] if src is not None else self.buffers[x_ref][:, t]
+                mb = mask_buffers.get(x_ref)
+                if mb is None:
+                    run.step(x_t)
+                else:
+                    m_t = mb[:, t]
+                    run.step(x_t, m_t)
+                    out = mask_buffers.get((node.id, 0))
+                    if out is not None:
+                        out[:, t] = m_t
         info = StepInfo(self.step_index, st.index, t)
         self.stage_log.append((st.index, t))
         self.step_index += 1
@@ -201,6 +206,23 @@ class Stepper:
         if self.t >= st.T:
             self._finish_stage(st)
         return info
+
+    def _step_plan(self, st: Stage) -> list[tuple]:
+        """What ``step`` does for each node of the stage, looked up once per stage: (run, node, x_ref, src) — the
+        recurrent run (None for a per-step layer), its stepped input ref (None when it has its whole input) and
+        the run whose ``seq`` that input is (None when a per-step layer's buffer)."""
+        plan = []
+        for nid in st.nodes:
+            node = self.graph.nodes[nid]
+            run = self.runs.get(nid)
+            if run is None:
+                plan.append((None, node, None, None))
+            elif self.schedule.stepped_input[nid]:
+                x_ref = node.inputs[0]
+                plan.append((run, node, x_ref, self.runs.get(x_ref[0])))
+            else:
+                plan.append((run, node, None, None))
+        return plan
 
     def run(self) -> list[np.ndarray]:
         while not self.done:
@@ -230,6 +252,8 @@ class Stepper:
             self._finish_stage(st)
 
     def _start_stage(self, st: Stage) -> None:
+        self._plan = None
+        self._readout_nodes = None
         nodes = self.graph.nodes
         T = 0
         for nid in st.nodes:
@@ -381,50 +405,64 @@ class Stepper:
         Values are tagged: "final" (done earlier), "last" (a state or last output at t), "slice" (the value at step
         t of a sequence). Layers that would need the rest of a sequence give None.
         """
-        nodes = self.graph.nodes
-        sched = self.schedule
+        plan = self._readout_nodes
+        if plan is None:
+            # Nodes downstream of this stage, in topological order (the same for every step of the stage).
+            final_stage = self.schedule.final_stage
+            plan = self._readout_nodes = [
+                node for node in self.graph.nodes
+                if not node.is_input and final_stage.get(node.id, 0) == st.index and node.id not in self.runs
+                and (node.id, 0) not in self.buffers]
         val: dict[Ref, tuple[str, np.ndarray] | None] = {}
-
-        def get(ref: Ref):
-            if ref in val:
-                return val[ref]
-            nid = ref[0]
-            if ref in self.env and sched.final_stage[nid] < st.index:
-                return ("final", self.env[ref])
-            if nid in self.runs and sched.final_stage[nid] == st.index:
-                run = self.runs[nid]
-                if not getattr(nodes[nid].layer, "steps_output", True):
-                    # both ends of the sequence are needed: defined only once the run is complete
-                    return ("last", run.current_outputs()[ref[1]]) if run.t >= run.T else None
-                outs = run.current_outputs()
-                if ref[1] == 0 and nodes[nid].layer.return_sequences:
-                    return ("slice", run.seq[:, min(t, run.T - 1)])
-                return ("last", outs[ref[1]])
-            if ref in self.buffers:
-                return ("slice", self.buffers[ref][:, t])
-            return None
-
-        # Nodes downstream of this stage, in topological order.
-        for node in nodes:
-            if node.is_input or sched.final_stage.get(node.id, 0) != st.index or node.id in self.runs or (node.id, 0) in self.buffers:
-                continue
-            args = [get(r) for r in node.inputs]
-            if any(a is None for a in args) or (any(a[0] == "slice" for a in args) and not node.layer.timewise):
+        get = self._readout_value
+        for node in plan:
+            values = []
+            kind = "last"
+            for r in node.inputs:
+                a = get(r, st, t, val)
+                if a is None:
+                    kind = None
+                    break
+                if a[0] == "slice":
+                    kind = "slice"
+                values.append(a[1])
+            if kind is None or (kind == "slice" and not node.layer.timewise):
                 for k in range(node.n_outputs):
                     val[(node.id, k)] = None
                 continue
-            kind = "slice" if any(a[0] == "slice" for a in args) else "last"
             try:
-                outs = node.layer.call([a[1] for a in args])
+                outs = node.layer.call(values)
             except Exception:
                 outs = [None] * node.n_outputs
             for k, y in enumerate(outs):
                 val[(node.id, k)] = None if y is None else (kind, y)
         result = []
         for ref in self.graph.outputs:
-            v = get(ref)
+            v = get(ref, st, t, val)
             result.append(None if v is None else v[1])
         return result
+
+    def _readout_value(self, ref: Ref, st: Stage, t: int, val: dict):
+        """One input of a readout node, tagged as in ``_readout``."""
+        if ref in val:
+            return val[ref]
+        nid = ref[0]
+        stage = self.schedule.final_stage[nid]
+        if stage < st.index and ref in self.env:
+            return ("final", self.env[ref])
+        run = self.runs.get(nid)
+        if run is not None and stage == st.index:
+            layer = self.graph.nodes[nid].layer
+            if not getattr(layer, "steps_output", True):
+                # both ends of the sequence are needed: defined only once the run is complete
+                return ("last", run.current_outputs()[ref[1]]) if run.t >= run.T else None
+            if ref[1] == 0 and layer.return_sequences:
+                return ("slice", run.seq[:, min(t, run.T - 1)])
+            return ("last", run.current_outputs()[ref[1]])
+        buf = self.buffers.get(ref)
+        if buf is not None:
+            return ("slice", buf[:, t])
+        return None
 
 
 def check_inputs(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
