@@ -10,8 +10,9 @@ from .errors import FormatError, ModelFileError
 from .graph import Graph, UnsupportedLayer, build_graph
 from .layers.recurrent import RecurrentLayer
 from .model_file import FORMAT_LABELS, read_model_file
+from .parallel import cores
 from .stepper import Schedule, Stepper, check_inputs, make_schedule
-from .trace import Trace, build_trace
+from .trace import Trace, build_trace, concatenate_traces
 
 
 @dataclass
@@ -82,15 +83,42 @@ class Model:
         self._check_runnable()
         return Stepper(self.graph, self._inputs(x), record=record, readout=readout, schedule=self.schedule)
 
+    def step_work(self) -> int:
+        """Weights the recurrent layer calls multiply by at every step, per sample: a measure of a step's cost."""
+        return sum(n.layer.param_count() for n in self.graph.nodes
+                   if not n.is_input and isinstance(n.layer, RecurrentLayer))
+
+    def _run_parts(self, xs: list[np.ndarray], record: bool):
+        """Run to the end over ``xs``; a big batch is cut into parts run side by side (engine/parallel.py).
+        Returns one finished stepper per part, in batch order."""
+        self._check_runnable()
+        c = cores()
+        parts = c.batch_parts(xs[0].shape[0], self.step_work())
+
+        def run(a: int, b: int) -> Stepper:
+            part = xs if len(parts) == 1 else [x[a:b] for x in xs]
+            st = Stepper(self.graph, part, record=record, readout=record, schedule=self.schedule)
+            st.run()
+            return st
+
+        return c.run_parts(run, parts)
+
     def predict(self, x):
-        """What Keras' ``model.predict(x)`` returns: an array, or a list of arrays for several outputs."""
-        outs = self.stepper(x, record=False, readout=False).run()
+        """What Keras' ``model.predict(x)`` returns: an array, or a list of arrays for several outputs.
+
+        The stepper run to the end; a big batch runs as parts on every core, each part the same stepper."""
+        steppers = self._run_parts(self._inputs(x), record=False)
+        if len(steppers) == 1:
+            outs = steppers[0].outputs()
+        else:
+            outs = [np.concatenate(ys) for ys in zip(*(st.outputs() for st in steppers))]
         return outs[0] if len(outs) == 1 else outs
 
     def trace(self, x) -> Trace:
-        st = self.stepper(x, record=True, readout=True)
-        st.run()
-        return build_trace(st)
+        """Every recurrent layer's gates and states at every step, and the readouts, for the whole batch ``x``
+        (batch × T × units per array: trace the samples you want to see)."""
+        steppers = self._run_parts(self._inputs(x), record=True)
+        return concatenate_traces([build_trace(st) for st in steppers])
 
 
 def load_model(path: str | os.PathLike, strict: bool = True) -> Model:

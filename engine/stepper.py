@@ -19,6 +19,7 @@ import numpy as np
 from .errors import InputShapeError
 from .graph import Graph, Node, Ref
 from .layers.recurrent import RecurrentLayer, RecurrentRun
+from .parallel import StallGuard
 
 
 @dataclass
@@ -97,8 +98,9 @@ class StepInfo:
 class Stepper:
     """Moves a model's forward pass one timestep at a time: ``reset()``, ``step()``, ``run()``, ``seek(n)``.
 
-    ``record`` keeps every recurrent layer's gates and states per step; ``readout`` computes, after each step, the
-    model's outputs as if every recurrent layer of the current stage stopped there (the "prediction at t").
+    ``record`` keeps every recurrent layer's gates and states per step; ``readout`` gives, for each step, the
+    model's outputs as if every recurrent layer of the step's stage stopped there (the "prediction at t"): a step
+    keeps what that needs (views of the records where it can), and ``readouts`` computes them when read.
     """
 
     def __init__(self, graph: Graph, inputs: list[np.ndarray], record: bool = False, readout: bool = False,
@@ -110,6 +112,8 @@ class Stepper:
         self.readout_enabled = readout
         self.batch = inputs[0].shape[0]
         self.implicit_masks = getattr(graph, "implicit_masks", True)
+        # at batch 1, where OpenBLAS runs several threads, steps are timed to notice stalls (engine/parallel.py)
+        self._guard = StallGuard.make(self.batch)
         self.reset()
 
     # --- state -------------------------------------------------------------------------------------------------
@@ -120,13 +124,14 @@ class Stepper:
         self.mask_buffers: dict[Ref, np.ndarray] = {}
         self.runs: dict[int, RecurrentRun] = {}
         self.buffers: dict[Ref, np.ndarray] = {}
-        self.readouts: list[list[np.ndarray | None]] = []  # per step: per model output
+        self._readouts: list[list[np.ndarray | None]] = []  # per step: per model output
+        self._pending: list[tuple] = []  # steps whose readout is not computed yet: (stage, t, kept values)
         self.step_index = 0  # steps done
         self.stage_pos = 0  # index into schedule.stages of the current stage
         self.t = 0  # steps done within the current stage
         self.stage_log: list[tuple[int, int]] = []  # (stage, t) of each step done
         self._plan: list[tuple] | None = None  # step()'s per-node work for the current stage
-        self._readout_nodes: list[Node] | None = None  # the nodes _readout evaluates in the current stage
+        self._readout_plan: tuple | None = None  # the current stage's readout nodes and live values
         for nid, x in zip(self.graph.inputs, self.inputs):
             self.env[(nid, 0)] = x
         self._compute(self.schedule.after_stage.get(0, []))
@@ -179,6 +184,27 @@ class Stepper:
         plan = self._plan
         if plan is None:
             plan = self._plan = self._step_plan(st)
+        # exp(-z) overflows to inf in a saturated σ gate, whose value is then exactly 0: not worth a warning
+        with np.errstate(over="ignore"):
+            if self._guard is None:
+                self._advance(plan, t)
+            else:
+                self._guard.run(lambda: self._advance(plan, t))
+        info = StepInfo(self.step_index, st.index, t)
+        self.stage_log.append((st.index, t))
+        self.step_index += 1
+        self.t = t + 1
+        if self.readout_enabled:
+            plan = self._readout_plan
+            if plan is None or plan[0] is not st:
+                plan = (st,) + self._stage_readout_plan(st)
+            self._pending.append((st, t, self._keep_for_readout(plan[4], t) if plan[4] else None))
+        if self.t >= st.T:
+            self._finish_stage(st)
+        return info
+
+    def _advance(self, plan: list[tuple], t: int) -> None:
+        """Step t of every node of the current stage."""
         mask_buffers = self.mask_buffers
         for run, node, x_ref, src in plan:
             if run is None:
@@ -197,15 +223,6 @@ class Stepper:
                     out = mask_buffers.get((node.id, 0))
                     if out is not None:
                         out[:, t] = m_t
-        info = StepInfo(self.step_index, st.index, t)
-        self.stage_log.append((st.index, t))
-        self.step_index += 1
-        self.t = t + 1
-        if self.readout_enabled:
-            self.readouts.append(self._readout(st, t))
-        if self.t >= st.T:
-            self._finish_stage(st)
-        return info
 
     def _step_plan(self, st: Stage) -> list[tuple]:
         """What ``step`` does for each node of the stage, looked up once per stage: (run, node, x_ref, src) — the
@@ -253,7 +270,9 @@ class Stepper:
 
     def _start_stage(self, st: Stage) -> None:
         self._plan = None
-        self._readout_nodes = None
+        self._readout_plan = None
+        if self._guard is not None:
+            self._guard.new_stage()
         nodes = self.graph.nodes
         T = 0
         for nid in st.nodes:
@@ -399,34 +418,105 @@ class Stepper:
                     if m is not None:
                         self.masks[(nid, k)] = m
 
-    def _readout(self, st: Stage, t: int) -> list[np.ndarray | None]:
-        """Outputs as if the current stage's recurrent layers stopped after step t.
+    @property
+    def readouts(self) -> list[list[np.ndarray | None]]:
+        """Per step done, per model output: the readout after that step (None where it is not defined)."""
+        if self._pending:
+            for st, t, kept in self._pending:
+                self._readouts.append(self._readout(st, t, kept))
+            self._pending.clear()
+        return self._readouts
 
-        Values are tagged: "final" (done earlier), "last" (a state or last output at t), "slice" (the value at step
-        t of a sequence). Layers that would need the rest of a sequence give None.
+    def _stage_readout_plan(self, st: Stage) -> tuple:
+        """(program, outputs, viewed, copied): how to read out after any step of stage ``st``, worked out at its
+        first step. ``program`` lists the nodes downstream of the stage in topological order, each with where its
+        inputs come from (``_SRC_*``, see ``_readout``); ``outputs`` the same for the model's outputs. The outputs
+        of the stage's runs that change from step to step are either ``viewed`` (ref, run, history), kept by the run
+        after each step anyway (``history[:, t]``), or ``copied`` (ref, run, whole) by each step (``whole``: defined
+        only once the run is complete, as Bidirectional's)."""
+        if self._readout_plan is not None and self._readout_plan[0] is st:
+            return self._readout_plan[1:]
+        final_stage = self.schedule.final_stage
+        nodes = [node for node in self.graph.nodes
+                 if not node.is_input and final_stage.get(node.id, 0) == st.index and node.id not in self.runs
+                 and (node.id, 0) not in self.buffers]
+        viewed, copied, in_val = [], [], set()
+        for ref in dict.fromkeys([r for n in nodes for r in n.inputs] + list(self.graph.outputs)):
+            run = self.runs.get(ref[0])
+            if run is None or final_stage[ref[0]] != st.index:
+                continue
+            layer = self.graph.nodes[ref[0]].layer
+            whole = not getattr(layer, "steps_output", True)
+            if not whole and ref[1] == 0 and layer.return_sequences:
+                continue  # a slice of run.seq, final once the step is done
+            history = None if whole else run.output_history(ref[1])
+            if history is not None:
+                viewed.append((ref, run, history))
+            else:
+                copied.append((ref, run, whole))
+            in_val.add(ref)
+
+        def source(ref: Ref) -> tuple:
+            if ref in in_val:
+                return (_SRC_VALUE, ref)
+            stage = final_stage[ref[0]]
+            if stage < st.index and ref in self.env:
+                return (_SRC_FINAL, self.env[ref])
+            if stage == st.index:
+                run = self.runs.get(ref[0])
+                if run is not None:
+                    return (_SRC_SEQ, run)
+                buf = self.buffers.get(ref)
+                if buf is not None:
+                    return (_SRC_BUFFER, buf)
+            return (_SRC_NONE, None)
+
+        program = []
+        for node in nodes:
+            program.append((node, [source(r) for r in node.inputs]))
+            in_val.update((node.id, k) for k in range(node.n_outputs))
+        outputs = [source(r) for r in self.graph.outputs]
+        self._readout_plan = (st, program, outputs, viewed, copied)
+        return program, outputs, viewed, copied
+
+    @staticmethod
+    def _keep_for_readout(copied: list[tuple], t: int) -> dict[Ref, np.ndarray | None]:
+        """What the readout of step t needs that later steps overwrite and no record keeps: copies."""
+        kept = {}
+        for ref, run, whole in copied:
+            if whole:
+                kept[ref] = run.current_outputs()[ref[1]] if run.t >= run.T else None
+            else:
+                kept[ref] = np.array(run.current_outputs()[ref[1]], copy=True)
+        return kept
+
+    def _readout(self, st: Stage, t: int, kept: dict | None) -> list[np.ndarray | None]:
+        """Outputs as if the recurrent layers of stage ``st`` stopped after its step t.
+
+        Values are tagged: final (done earlier) or last (a state or last output at t) — ``_LAST`` —, or ``_SLICE``
+        (the value at step t of a sequence); a layer that is not timewise cannot take a slice (it would need the
+        rest of the sequence) and gives None, as do the layers after it.
         """
-        plan = self._readout_nodes
-        if plan is None:
-            # Nodes downstream of this stage, in topological order (the same for every step of the stage).
-            final_stage = self.schedule.final_stage
-            plan = self._readout_nodes = [
-                node for node in self.graph.nodes
-                if not node.is_input and final_stage.get(node.id, 0) == st.index and node.id not in self.runs
-                and (node.id, 0) not in self.buffers]
-        val: dict[Ref, tuple[str, np.ndarray] | None] = {}
-        get = self._readout_value
-        for node in plan:
+        plan = self._readout_plan
+        program, outputs, viewed, _ = plan[1:] if plan is not None and plan[0] is st else self._stage_readout_plan(st)
+        val: dict[Ref, tuple[int, np.ndarray] | None] = {}
+        for ref, run, history in viewed:
+            # contiguous, as current_outputs() gives it (a product over a strided view may round differently)
+            val[ref] = (_LAST, np.ascontiguousarray(history[:, min(t, run.T - 1)]))
+        if kept:
+            for ref, v in kept.items():
+                val[ref] = None if v is None else (_LAST, v)
+        for node, sources in program:
             values = []
-            kind = "last"
-            for r in node.inputs:
-                a = get(r, st, t, val)
+            kind = _LAST
+            for src in sources:
+                a = self._readout_source(src, t, val)
                 if a is None:
                     kind = None
                     break
-                if a[0] == "slice":
-                    kind = "slice"
+                kind |= a[0]
                 values.append(a[1])
-            if kind is None or (kind == "slice" and not node.layer.timewise):
+            if kind is None or (kind == _SLICE and not node.layer.timewise):
                 for k in range(node.n_outputs):
                     val[(node.id, k)] = None
                 continue
@@ -437,32 +527,28 @@ class Stepper:
             for k, y in enumerate(outs):
                 val[(node.id, k)] = None if y is None else (kind, y)
         result = []
-        for ref in self.graph.outputs:
-            v = get(ref, st, t, val)
+        for src in outputs:
+            v = self._readout_source(src, t, val)
             result.append(None if v is None else v[1])
         return result
 
-    def _readout_value(self, ref: Ref, st: Stage, t: int, val: dict):
-        """One input of a readout node, tagged as in ``_readout``."""
-        if ref in val:
-            return val[ref]
-        nid = ref[0]
-        stage = self.schedule.final_stage[nid]
-        if stage < st.index and ref in self.env:
-            return ("final", self.env[ref])
-        run = self.runs.get(nid)
-        if run is not None and stage == st.index:
-            layer = self.graph.nodes[nid].layer
-            if not getattr(layer, "steps_output", True):
-                # both ends of the sequence are needed: defined only once the run is complete
-                return ("last", run.current_outputs()[ref[1]]) if run.t >= run.T else None
-            if ref[1] == 0 and layer.return_sequences:
-                return ("slice", run.seq[:, min(t, run.T - 1)])
-            return ("last", run.current_outputs()[ref[1]])
-        buf = self.buffers.get(ref)
-        if buf is not None:
-            return ("slice", buf[:, t])
+    @staticmethod
+    def _readout_source(src: tuple, t: int, val: dict) -> tuple[int, np.ndarray] | None:
+        code, p = src
+        if code == _SRC_VALUE:
+            return val[p]
+        if code == _SRC_FINAL:
+            return (_LAST, p)
+        if code == _SRC_SEQ:
+            return (_SLICE, p.seq[:, min(t, p.T - 1)])
+        if code == _SRC_BUFFER:
+            return (_SLICE, p[:, t])
         return None
+
+
+# where a readout input comes from (Stepper._stage_readout_plan) and what it is (Stepper._readout)
+_SRC_VALUE, _SRC_FINAL, _SRC_SEQ, _SRC_BUFFER, _SRC_NONE = range(5)
+_LAST, _SLICE = 0, 1
 
 
 def check_inputs(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:

@@ -85,3 +85,22 @@ def build_trace(stepper) -> Trace:
             readouts.append(None)
     return Trace(inputs=list(stepper.inputs), outputs=stepper.outputs(), layers=layers, readouts=readouts,
                  steps=list(stepper.stage_log))
+
+
+def concatenate_traces(parts: list[Trace]) -> Trace:
+    """One trace from traces of consecutive parts of a batch (the same model, the same steps)."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def cat(arrays):
+        return np.concatenate(arrays, axis=0)
+
+    first = parts[0]
+    layers = [LayerTrace(lt.name, lt.class_name, lt.stage, lt.go_backwards, lt.gate_names,
+                         {k: cat([p.layers[i].arrays[k] for p in parts]) for k in lt.arrays})
+              for i, lt in enumerate(first.layers)]
+    readouts = [None if any(p.readouts[k] is None for p in parts) else cat([p.readouts[k] for p in parts])
+                for k in range(len(first.readouts))]
+    return Trace(inputs=[cat(xs) for xs in zip(*(p.inputs for p in parts))],
+                 outputs=[cat(ys) for ys in zip(*(p.outputs for p in parts))],
+                 layers=layers, readouts=readouts, steps=list(first.steps))

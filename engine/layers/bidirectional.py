@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import FormatError
 from ..weights import WeightGroup
 from .base import LAYER_TYPES, BuildContext, Layer, register, unsupported
-from .recurrent import GateSlice, RecurrentLayer, RecurrentRun
+from .recurrent import GateSlice, Records, RecurrentLayer, RecurrentRun
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -147,10 +147,9 @@ class BidirectionalRun(RecurrentRun):
         self.seq = None
         self.records = None
         if record:
-            self.records = {}
+            self.records = Records()
             for prefix, run in (("forward", self.fw), ("backward", self.bw)):
-                for k, v in (run.records or {}).items():
-                    self.records[f"{prefix}/{k}"] = v
+                self.records.add_prefixed(prefix, run.records)
             if "forward/mask" in self.records:
                 self.records["mask"] = self.records.pop("forward/mask")
 

@@ -33,15 +33,16 @@ class Dense(Layer):
 
     def call(self, inputs):
         x = inputs[0]
-        if x.shape[-1] != self.kernel.shape[0]:
+        kernel = self.kernel
+        if x.shape[-1] != kernel.shape[0]:
             from ..errors import InputShapeError
 
             raise InputShapeError(
-                f"layer {self.name!r} (Dense) gets {x.shape[-1]} features, its kernel expects {self.kernel.shape[0]}"
+                f"layer {self.name!r} (Dense) gets {x.shape[-1]} features, its kernel expects {kernel.shape[0]}"
             )
-        y = x @ self.kernel
+        y = np.matmul(x, kernel)
         if self.bias is not None:
-            y += self.bias
+            np.add(y, self.bias, out=y)
         return [self.act(y)]
 
     def weight_arrays(self):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import FormatError
 from .base import register
-from .recurrent import CellLayer, RecurrentRun, initial_states, time_major_inputs
+from .recurrent import CellLayer, Records, RecurrentRun, initial_states, time_major_inputs
 
 GATES = ("z", "r", "h")
 
@@ -80,7 +80,7 @@ class GRURun(RecurrentRun):
         self.seq = np.zeros((batch, T, u), np.float32) if layer.return_sequences else None
         self.records = None
         if record:
-            self.records = {"x": np.zeros((batch, T, layer.input_features), np.float32)}
+            self.records = Records({"x": np.zeros((batch, T, layer.input_features), np.float32)})
             for name in ("z", "r", "h~", "h"):
                 self.records[name] = np.zeros((batch, T, u), np.float32)
 

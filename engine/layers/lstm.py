@@ -9,16 +9,12 @@
 """
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor, wait
-
 import numpy as np
 
 from ..activations import activation_name, inplace, sigmoid, sigmoid_of_negated_
 from ..errors import FormatError
 from .base import register
-from .recurrent import GateSlice, RecurrentLayer, RecurrentRun, time_major_inputs
+from .recurrent import GateSlice, Records, RecurrentLayer, RecurrentRun, time_major_inputs
 
 GATES = ("i", "f", "c", "o")
 
@@ -84,268 +80,166 @@ class LSTM(RecurrentLayer):
 
 
 # --- running -----------------------------------------------------------------------------------------------------
-# The step (LSTMRun) is one GEMM and about ten in-place ufuncs on preallocated float32 buffers. Its buffers are
-# (features, batch) so that each gate is a contiguous block of rows: NumPy's elementwise loops cost several times more
-# per element on column blocks of a (batch, 4u) matrix. Big batches are split by units over a few threads, each
-# doing its own GEMM and gates (see _Parallel), since NumPy's elementwise work runs on one core.
+# A step (LSTMRun) is one GEMM and nine ufuncs on preallocated float32 buffers; it allocates nothing. The buffers are
+# slots, one per step where the steps are kept, so a run records by computing: its records are views of the slots.
+# Callers step runs under np.errstate(over="ignore") (the stepper does, once per step): exp(-z) overflows to inf for a
+# saturated gate, whose σ is then exactly 0.
 
 _WEIGHTS_CACHE = "_lstm_step_weights"
+FUSED_ORDER = (0, 1, 3, 2)  # the fused step's gate blocks i f o c̃, as Keras' blocks (i f c o)
 
 
-def step_weights(layer: LSTM, negate: bool, bounds: tuple[int, ...]) -> np.ndarray:
-    """The matrix a step multiplies by, as its transpose W (F+u+1, 4u) float32 C-contiguous — the rows
-    [kernel; recurrent_kernel; bias] (no bias row without a bias) — with the gate columns grouped by the unit ranges
-    ``bounds`` (one per thread) and, within each range, by gate as i | f | o | c̃, so σ runs once over i f o; with
-    ``negate`` the i, f, o columns are negated (exact), so σ(z) = 1/(1+exp(-z)) needs no negation of its own.
-
-    A step uses ``W.T`` (a view: BLAS reads it transposed). Built by block copies, kept on the layer, rebuilt if
-    the layer's arrays are replaced."""
+def step_weights(layer: LSTM, negate: bool) -> np.ndarray:
+    """The matrix a fused step multiplies by, as its transpose: the rows [kernel; recurrent_kernel; bias] (no bias
+    row without a bias), (F+u+1, 4u) float32 C-contiguous, the gate columns reordered i | f | o | c̃ so that σ runs
+    once over i f o; with ``negate`` those columns are negated (exact), so σ(z) = 1/(1+exp(-z)) needs no negation
+    of its own. A step uses ``W.T`` (a view: BLAS reads it transposed). Kept on the layer, rebuilt if the layer's
+    arrays are replaced."""
     arrays = (layer.kernel, layer.recurrent_kernel, layer.bias)
-    key = (negate, bounds)
     cached = layer.__dict__.get(_WEIGHTS_CACHE)
-    if cached is not None and cached[1] == key and all(a is b for a, b in zip(cached[0], arrays)):
+    if cached is not None and cached[1] == negate and all(a is b for a, b in zip(cached[0], arrays)):
         return cached[2]
     u = layer.units
     sources = [layer.kernel, layer.recurrent_kernel] + ([layer.bias[None, :]] if layer.bias is not None else [])
-    rows = sum(src.shape[0] for src in sources)
-    w = np.empty((rows, 4 * u), np.float32)
+    w = np.empty((sum(src.shape[0] for src in sources), 4 * u), np.float32)
     r0 = 0
     for src in sources:
         r1 = r0 + src.shape[0]
-        col = 0
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            for gate in (0, 1, 3, 2):  # Keras' column blocks are i f c o
-                block = src[:, gate * u + a:gate * u + b]
-                dst = w[r0:r1, col:col + b - a]
-                if negate and gate != 2:
-                    np.negative(block, out=dst)
-                else:
-                    np.copyto(dst, block)
-                col += b - a
+        for k, gate in enumerate(FUSED_ORDER):
+            block = src[:, gate * u:(gate + 1) * u]
+            dst = w[r0:r1, k * u:(k + 1) * u]
+            if negate and gate != 2:
+                np.negative(block, out=dst)
+            else:
+                np.copyto(dst, block)
         r0 = r1
-    layer.__dict__[_WEIGHTS_CACHE] = (arrays, key, w)
+    layer.__dict__[_WEIGHTS_CACHE] = (arrays, negate, w)
     return w
 
 
-class _Parallel:
-    """Threads for big batches. Each thread takes a range of units: its own GEMM (the weight rows of its units) and
-    its own gates, so the elementwise work — single-threaded in NumPy, and on big batches as long as the GEMM — runs
-    on every core too.
-
-    Used only where OpenBLAS's thread count can be set (the OpenBLAS in NumPy's wheels and most system builds):
-    during a threaded step OpenBLAS is set to one thread (and set back after), each of our threads calling it on its
-    own part; left multi-threaded, its workers would spin on the cores our threads need. Elsewhere, or with
-    ``LSTM_INSPECTOR_THREADS=1`` in the environment (which also caps the threads), every step runs on one thread.
-
-    Caveat: for ~0.1 s after some other code's multi-threaded BLAS call, OpenBLAS's idle workers still spin and
-    slow the threaded steps down; a run on a big batch makes up for it, which is why the threshold is high."""
-
-    MIN_BATCH_UNITS = 2 ** 16  # batch × units from which a step is split over threads (batch 256 at 256 units)
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.depth = 0
-        self.saved = 1
-        self.pool = None
-        self.pool_pid = 0
-        self.get = self.set = None
-        try:
-            n = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            n = os.cpu_count() or 1
-        try:
-            n = min(n, int(os.environ.get("LSTM_INSPECTOR_THREADS", n)))
-        except ValueError:
-            pass
-        self.threads = max(1, min(n, 8))
-        if self.threads > 1:
-            try:
-                self.get, self.set = _openblas_thread_functions()
-            except Exception:  # any surprise from ctypes: stay single-threaded
-                self.get = self.set = None
-            if self.set is None:
-                self.threads = 1
-
-    def parts_for(self, batch: int, units: int) -> int:
-        """How many unit ranges (threads) a run of this size uses; 1 below the threshold. The same for every layer
-        of a model at a given batch when their widths are equal, so one layer's multi-threaded BLAS calls do not
-        leave spinning workers in the way of the next layer's threads."""
-        if self.threads < 2 or batch * units < self.MIN_BATCH_UNITS:
-            return 1
-        return max(1, min(self.threads, units // 16))
-
-    def executor(self):
-        if self.pool is None or self.pool_pid != os.getpid():  # a forked child has none of the parent's threads
-            with self.lock:
-                if self.pool is None or self.pool_pid != os.getpid():
-                    self.pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="lstm-step")
-                    self.pool_pid = os.getpid()
-        return self.pool
-
-    def enter(self) -> None:
-        with self.lock:
-            if self.depth == 0:
-                self.saved = self.get()
-                if self.saved != 1:
-                    self.set(1)
-            self.depth += 1
-
-    def leave(self) -> None:
-        with self.lock:
-            self.depth -= 1
-            if self.depth == 0 and self.saved != 1:
-                self.set(self.saved)
-
-
-def _openblas_thread_functions():
-    """(get, set) for the number of OpenBLAS threads of the OpenBLAS this process has loaded, or (None, None)."""
-    import ctypes
-
-    candidates = []
-    np_dir = os.path.dirname(np.__file__)
-    for d in (np_dir + ".libs", os.path.join(np_dir, ".dylibs"), os.path.join(np_dir, "..", "numpy.libs")):
-        if os.path.isdir(d):
-            candidates += [os.path.join(d, f) for f in sorted(os.listdir(d)) if "openblas" in f.lower()]
-    try:
-        with open("/proc/self/maps") as fh:
-            candidates += sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line})
-    except OSError:
-        pass
-    for path in candidates:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", ""):
-                setter = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                getter = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                if setter is not None and getter is not None:
-                    setter.argtypes, setter.restype = [ctypes.c_int], None
-                    getter.argtypes, getter.restype = [], ctypes.c_int
-                    return getter, setter
-    return None, None
-
-
-_parallel: _Parallel | None = None
-
-
-def _parallel_control() -> _Parallel:
-    global _parallel
-    if _parallel is None:
-        _parallel = _Parallel()
-    return _parallel
-
-
 class LSTMRun(RecurrentRun):
-    """One LSTM pass over a batch, one step per ``step()``. Everything is allocated here; a step allocates nothing
-    and is the same code with or without recording (records are copies made after the math, or views).
+    """One LSTM pass over a batch, one step per ``step()``. Everything is allocated here.
 
-    Slots ``xh[s]`` = [x; h; 1] (F+u+1, batch), feature-major: step t reads slot ``cur`` (x_t, h_{t-1}) and writes
-    h_t into the h rows of slot ``nxt``. With ``return_sequences`` there is a slot per step (cur = t, nxt = t+1):
-    a known input is written in once, ``seq`` is a view of the h rows and the records ``x`` and ``h`` are views
-    too; otherwise two slots take turns. Threads never write a slot another one still reads.
+    The buffers are slots of (rows, batch), feature-major so that each gate is a block of contiguous rows:
 
-    Two ways to compute a step, chosen from the sizes (the same for a given layer, batch and machine):
+    * ``xh[s]`` = [x; h; 1] (F+u+1 rows): the product's right-hand side. Step t reads slot t (x_t and h_{t-1}) and
+      writes h_t into the h rows of slot t+1.
+    * ``a[s]`` = the gates and the cell state, [i f o c̃ | C] (unfused: [i f c̃ o | C]), 5u rows. Step t activates
+      z_t into slot t's gate rows, reads C_{t-1} from its C rows and writes C_t into the C rows of slot t+1.
+    * ``z[t]``, when recording: z_t = x_t·W + h_{t-1}·U + b, 4u rows, kept for the ``pre`` record. Otherwise z_t is
+      computed into a[t]'s gate rows and activated in place.
 
-    * fused (usual): ``w @ xh[cur]`` is z_t in one GEMM (``step_weights``: the ones row adds the bias). Per unit
-      range (one per thread; a single one below _Parallel's threshold) a buffer [i; f; o; c̃; C] (5·units, batch)
-      takes z's rows: the recurrent activation runs once over i f o (on negated rows for the sigmoid), the
-      activation over c̃; C sits right after c̃, so [i; f] ⊙ [c̃; C_{t-1}] is one multiply and C_t the sum of its
-      halves, written back in place; h_t = o ⊙ act(C_t) lands in slot ``nxt``;
-    * unfused, for one thread and weights too big to copy cheaply (≥ UNFUSED_MIN_BYTES): x·W + h·U + b straight
-      from the layer's arrays, gates in Keras' order. Such steps are bound by reading the weights, which both ways
-      read once, and no copy of the weights is made (it would double their memory and delay the first step).
+    ``xh`` has a slot per step with ``return_sequences`` or recording (``seq`` is then a view of its h rows), ``a``
+    one when recording; otherwise two slots take turns (slot t & 1). Every record is a view of the slots, but
+    ``pre``, which is gathered from ``z`` in Keras' gate order when read.
+
+    Two ways to compute a step, chosen from the sizes (the same for a given layer on every machine):
+
+    * fused (usual): ``w @ xh[t]`` is z_t in one GEMM (``step_weights``: the ones row adds the bias). The recurrent
+      activation runs once over i f o (negated rows for σ), the activation over c̃; C_{t-1} sits right after c̃,
+      so [i; f] ⊙ [c̃; C_{t-1}] is one multiply and C_t the sum of its halves; h_t = o ⊙ act(C_t);
+    * unfused, for weights too big to copy cheaply (≥ UNFUSED_MIN_BYTES): x·W + h·U + b straight from the layer's
+      arrays into batch-major slots, gates in Keras' order. Such steps are bound by reading the weights, which both
+      ways read once, and no copy of the weights is made (it would double their memory and delay the first step).
 
     ``h`` and ``c`` are (batch, units) views of the carried states; ``states()`` returns copies.
     """
 
     UNFUSED_MIN_BYTES = 32 * 1024 ** 2
+    VIEWS_MAX_T = 4096
 
     def __init__(self, layer: LSTM, batch: int, T: int, x_full, initial_state, record: bool):
         self.layer = layer
         self.T = T
         self.t = 0
-        u = layer.units
-        F = layer.input_features
-        self.F = F
+        u = self.u = layer.units
+        F = self.F = layer.input_features
         f32 = np.float32
         K = F + u + (1 if layer.bias is not None else 0)
-        par = _parallel_control()
-        n = par.parts_for(batch, u)
-        self.par = par if n > 1 else None
-        # Batch 1 holds OpenBLAS to one thread during its steps: a matrix-vector product is bound by reading the
-        # weights and gains next to nothing from a second thread (measured: 4.5 vs 4.7 ms per predict of
-        # 2×LSTM(256)), while with another process busy on a core, OpenBLAS's spinning workers wait for it and
-        # made the same predict 10-40x slower (median 190 ms against 6 ms on one thread).
-        self.blas1 = par if n == 1 and batch == 1 and par.set is not None else None
-        self.unfused = n == 1 and 16 * K * u >= self.UNFUSED_MIN_BYTES
-        self.per_step = layer.return_sequences
-        self.xh = np.zeros((T + 1 if self.per_step else 2, K, batch), f32)
+        self.unfused = 16 * K * u >= self.UNFUSED_MIN_BYTES
+        self.recording = bool(record)
+        self.per_step = layer.return_sequences or self.recording
+        n_xh = T + 1 if self.per_step else 2
+        n_a = T + 1 if self.recording else 2
+        # batch-major storage, seen as (slot, rows, batch) like the rest: the unfused products write (batch, 4u)
+        batch_major = self.unfused or self._batch_major(batch, u)
+
+        def slots(n, rows):
+            if batch_major:
+                return np.zeros((n, batch, rows), f32).transpose(0, 2, 1)
+            return np.zeros((n, rows, batch), f32)
+
+        self.xh = np.zeros((n_xh, K, batch), f32)
         if layer.bias is not None:
             self.xh[:, F + u] = 1
+        self._x_rows = self.xh[:, :F]
+        self._h_rows = self.xh[:, F:F + u]
         self.x_src = None  # (T, F, batch) when known and not already in the slots
         self.x_given = x_full is not None
         if x_full is not None:
             xt = time_major_inputs(layer, x_full).transpose(0, 2, 1)  # (T, F, batch) in processing order
             if self.per_step:
-                self.xh[:T, :F] = xt
+                self._x_rows[:T] = xt
             else:
                 self.x_src = np.ascontiguousarray(xt)
-        self.seq = self.xh[1:, F:F + u].transpose(2, 0, 1) if self.per_step else None
-        act = inplace(layer.act)
-        self._parts = []
+        self.seq = self._h_rows[1:].transpose(2, 0, 1) if layer.return_sequences else None
+        self.a = slots(n_a, 5 * u)
+        self.z = slots(T, 4 * u) if self.recording else None
+        self._c_rows = self.a[:, 4 * u:]
+        self.act = inplace(layer.act)
+        self.tc = slots(1, u)[0]  # act(C_t)
         if self.unfused:
             self.negated = False
+            self.rec_act = inplace(layer.rec_act)
             self.w = None
-            zc = np.zeros((batch, 5 * u), f32)  # [i f c̃ o | C]: Keras' gate order, then C
-            z = zc[:, :4 * u]
-            self._zc = zc
-            self._c_view = zc[:, 4 * u:]
-            b = None if layer.bias is None else np.asarray(layer.bias, f32)
-            self._unfused = (np.asarray(layer.kernel, f32), np.asarray(layer.recurrent_kernel, f32), b, z,
-                             np.zeros((batch, 4 * u), f32), z[:, :2 * u], z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u],
-                             z[:, 3 * u:], self._c_view, np.zeros((batch, u), f32), np.zeros((batch, u), f32),
-                             inplace(layer.rec_act), act)
+            self._wub = (np.asarray(layer.kernel, f32), np.asarray(layer.recurrent_kernel, f32),
+                         None if layer.bias is None else np.asarray(layer.bias, f32))
+            self._zt = np.zeros((batch, 4 * u), f32)
+            self._ig = np.zeros((batch, u), f32)
+            self.gate_rows = {"i": 0, "f": 1, "c~": 2, "o": 3}
         else:
-            bounds = tuple(int(v) for v in np.linspace(0, u, n + 1).round())
             self.negated = layer.rec_act is sigmoid
-            self.w = step_weights(layer, self.negated, bounds).T  # (4u, F+u+1), a view
-            rec_act = sigmoid_of_negated_ if self.negated else inplace(layer.rec_act)
-            # Gate buffers are (rows, batch): contiguous per gate (feature-major), or transposed views of
-            # (batch, rows) arrays (batch-major) — see _batch_major.
-            if self._batch_major(batch, u):
-                def zeros(rows):
-                    return np.zeros((batch, rows), f32).T
+            self.rec_act = sigmoid_of_negated_ if self.negated else inplace(layer.rec_act)
+            self.w = step_weights(layer, self.negated).T  # (4u, F+u+1), a view
+            self.prod = slots(1, 2 * u)[0]  # [i ⊙ c̃; f ⊙ C_{t-1}]
+            self._prod_halves = (self.prod[:u], self.prod[u:])
+            self.gate_rows = {"i": 0, "f": 1, "o": 2, "c~": 3}
+            a = self.a
+            z = a[:, :4 * u] if self.z is None else self.z
+            # what a fused step works on, by role, each indexed by the step's slot: z, z's i f o and c̃ rows, the
+            # activated i f o and c̃ rows, [i; f], [c̃; C_{t-1}], o; then C_t's rows, indexed by the next slot
+            self._roles = (z, z[:, :3 * u], a[:, :3 * u], z[:, 3 * u:4 * u], a[:, 3 * u:4 * u], a[:, :2 * u],
+                           a[:, 3 * u:5 * u], a[:, 2 * u:3 * u])
+            # the views of every step made once: two alternating slots, or a slot per step when recording (for
+            # runs of up to VIEWS_MAX_T steps; longer ones make each step's views as it comes)
+            if not self.recording:
+                self._views = [self._fused_views(s, s ^ 1) for s in (0, 1)]
+            elif T <= self.VIEWS_MAX_T:
+                self._views = [self._fused_views(s, s + 1) for s in range(T)]
             else:
-                def zeros(rows):
-                    return np.zeros((rows, batch), f32)
-            # recording one range with the sigmoid: 3u more rows to un-negate i f o into, for the ``pre`` record
-            extra = 3 * u if record and n == 1 and self.negated else 0
-            for a, b in zip(bounds[:-1], bounds[1:]):
-                k = b - a
-                buf = zeros(5 * k + extra)
-                prod = zeros(2 * k)
-                self._parts.append((a, b, self.w[4 * a:4 * b], buf[:4 * k], buf[:3 * k], buf[3 * k:4 * k],
-                                    buf[:2 * k], buf[3 * k:5 * k], prod, prod[:k], prod[k:], buf[4 * k:5 * k],
-                                    zeros(k), buf[2 * k:3 * k], rec_act, act, buf[:5 * k]))
-            self._buf0 = buf
+                self._views = None
         if initial_state:
             self.set_states(initial_state)
-        self.records = None
-        if record:
-            self._init_records(batch, T, x_full is not None)
+        self.records = self._make_records(batch) if self.recording else None
 
     @staticmethod
     def _batch_major(batch: int, units: int) -> bool:
-        """Batch-major gate buffers let BLAS write z as (batch, 4u), which it does up to 1.7x faster for weights far
+        """Batch-major gate slots let BLAS write z as (batch, 4u), which it does up to 1.7x faster for weights far
         bigger than the caches (measured: 2×LSTM(2048) 1.5-1.6x faster at batch 8 to 256, LSTM(1024) at batch 8);
         feature-major ones keep each gate contiguous, which NumPy's elementwise loops need when rows are short (few
         units) and many (big batch): 10-20% faster for 256 units from batch 4 up, for 512 units from batch 64."""
         return units >= 512 and batch * 128 * 128 <= units * units
 
+    def _fused_views(self, cur: int, nxt: int) -> tuple:
+        """The views a fused step works on (``_roles`` at slot ``cur``, then C_t's rows at slot ``nxt``)."""
+        z, z_ifo, ifo, z_g, g, if_, gc, o = self._roles
+        return (z[cur], z_ifo[cur], ifo[cur], z_g[cur], g[cur], if_[cur], gc[cur], o[cur], self._c_rows[nxt])
+
     def _slot(self, t: int) -> int:
         return t if self.per_step else t & 1
+
+    def _a_slot(self, t: int) -> int:
+        return t if self.recording else t & 1
 
     # --- the step ------------------------------------------------------------------------------------------------
     def step(self, x_t=None):
@@ -358,184 +252,110 @@ class LSTMRun(RecurrentRun):
             cur = t & 1
             nxt = cur ^ 1
         if not self.x_given:
-            np.copyto(self.xh[cur, :self.F], x_t.T)
+            np.copyto(self._x_rows[cur], x_t.T)
         elif self.x_src is not None:
-            np.copyto(self.xh[cur, :self.F], self.x_src[t])
-        if self.par is not None:
-            self._step_parallel(cur, nxt, t)
-        elif self.blas1 is not None:
-            self._step_one_blas_thread(cur, nxt, t)
-        elif self.unfused:
-            self._step_unfused(cur, nxt, t)
+            np.copyto(self._x_rows[cur], self.x_src[t])
+        if self.unfused:
+            self._step_unfused(t, cur, nxt)
         else:
-            self._step_part(self._parts[0], cur, nxt, t)
-        if self.records is not None:
-            self._record(t, x_t, nxt)
+            if self._views is None:
+                views = self._fused_views(t, t + 1)
+            else:
+                views = self._views[t if self.recording else t & 1]
+            z, z_ifo, ifo, z_g, g, if_, gc, o, c = views
+            np.matmul(self.w, self.xh[cur], out=z)
+            self.rec_act(z_ifo, ifo)
+            self.act(z_g, g)
+            prod = self.prod
+            np.multiply(if_, gc, out=prod)  # [i ⊙ c̃; f ⊙ C_{t-1}]
+            np.add(*self._prod_halves, out=c)
+            self.act(c, self.tc)
+            np.multiply(o, self.tc, out=self._h_rows[nxt])
         self.t = t + 1
 
-    def _step_part(self, part, cur, nxt, t):
-        (a, b, w, z, ifo, g, if_, gc, prod, ig, fc, c, tc, o, rec_act, act, buf) = part
-        xh = self.xh
-        with np.errstate(over="ignore"):  # exp(-z) may overflow to inf for a saturated gate: σ is then exactly 0
-            np.matmul(w, xh[cur], out=z)
-            if self.records is not None:
-                self._record_pre(t, a, b, z)
-            rec_act(ifo, ifo)
-            act(g, g)
-            np.multiply(if_, gc, out=prod)  # [i ⊙ c̃; f ⊙ C_{t-1}]
-            np.add(ig, fc, out=c)
-            act(c, tc)
-            np.multiply(o, tc, out=xh[nxt, self.F + a:self.F + b])
-
-    def _step_one_blas_thread(self, cur, nxt, t):
-        par = self.blas1
-        par.enter()
-        try:
-            if self.unfused:
-                self._step_unfused(cur, nxt, t)
-            else:
-                self._step_part(self._parts[0], cur, nxt, t)
-        finally:
-            par.leave()
-
-    def _step_parallel(self, cur, nxt, t):
-        par = self.par
-        par.enter()
-        try:
-            pool = par.executor()
-            futures = [pool.submit(self._step_part, part, cur, nxt, t) for part in self._parts[1:]]
-            try:
-                self._step_part(self._parts[0], cur, nxt, t)
-            finally:
-                wait(futures)  # never leave a part running behind
-            for f in futures:
-                f.result()
-        finally:
-            par.leave()
-
-    def _step_unfused(self, cur, nxt, t):
-        W, U, bias, z, zt, if_, i, f, g, o, c, ig, tc, rec_act, act = self._unfused
-        F, F_u = self.F, self.F + c.shape[1]
+    def _step_unfused(self, t, cur, nxt):
+        W, U, bias = self._wub
+        u, F = self.u, self.F
+        ac, an = self._a_slot(t), self._a_slot(t + 1)
+        a = self.a[ac].T  # (batch, 5u): [i f c̃ o | C_{t-1}]
+        c_new = self.a[an].T[:, 4 * u:]
+        z = a[:, :4 * u] if self.z is None else self.z[t].T
         slot = self.xh[cur]
-        with np.errstate(over="ignore"):
-            np.matmul(slot[:F].T, W, out=z)
-            np.matmul(slot[F:F_u].T, U, out=zt)
-            np.add(z, zt, out=z)
-            if bias is not None:
-                np.add(z, bias, out=z)
-            if self.records is not None:
-                self._pre[:, t] = z
-            rec_act(if_, if_)
-            rec_act(o, o)
-            act(g, g)
-            np.multiply(f, c, out=c)
-            np.multiply(i, g, out=ig)
-            np.add(c, ig, out=c)
-            act(c, tc)
-            np.multiply(o, tc, out=self.xh[nxt, F:F_u].T)
+        np.matmul(slot[:F].T, W, out=z)
+        np.matmul(slot[F:F + u].T, U, out=self._zt)
+        np.add(z, self._zt, out=z)
+        if bias is not None:
+            np.add(z, bias, out=z)
+        self.rec_act(z[:, :2 * u], a[:, :2 * u])
+        self.rec_act(z[:, 3 * u:4 * u], a[:, 3 * u:4 * u])
+        self.act(z[:, 2 * u:3 * u], a[:, 2 * u:3 * u])
+        np.multiply(a[:, u:2 * u], a[:, 4 * u:], out=c_new)  # f ⊙ C_{t-1}
+        np.multiply(a[:, :u], a[:, 2 * u:3 * u], out=self._ig)  # i ⊙ c̃
+        np.add(c_new, self._ig, out=c_new)
+        tc = self.tc.T
+        self.act(c_new, tc)
+        np.multiply(a[:, 3 * u:4 * u], tc, out=self._h_rows[nxt].T)
 
-    # --- recording -----------------------------------------------------------------------------------------------
-    def _init_records(self, batch, T, x_known):
-        u, F, f32 = self.layer.units, self.F, np.float32
-        r = {}
-        if self.per_step:  # views of the slots: filled by the steps themselves
-            r["x"] = self.xh[:T, :F].transpose(2, 0, 1)
-        else:
-            r["x"] = np.zeros((batch, T, F), f32)
-            if x_known:
-                r["x"][...] = self.x_src.transpose(2, 0, 1)
-        r["pre"] = np.zeros((batch, T, 4 * u), f32)
-        self._acts = None
+    # --- records: views of the slots ---------------------------------------------------------------------------
+    def _make_records(self, batch) -> Records:
+        u, T = self.u, self.T
+
+        def rows(arr, k, n=1):  # rows k·u … (k+n)·u of slots (S, rows, batch) as (batch, S, u·n)
+            return arr[:, k * u:(k + n) * u].transpose(2, 0, 1)
+
+        a = self.a
+        gates = {name: rows(a[:T], k) for name, k in self.gate_rows.items()}
+        r = Records({"x": self._x_rows[:T].transpose(2, 0, 1)})
         if self.unfused:
-            # the step's [i f c̃ o C] buffer is one row of ``acts``: one copy records them all
-            self._acts = a5 = np.zeros((batch, T, 5 * u), f32)
-            self._acts_src = self._zc
-            r.update({"i": a5[:, :, :u], "f": a5[:, :, u:2 * u], "c~": a5[:, :, 2 * u:3 * u],
-                      "o": a5[:, :, 3 * u:4 * u], "C": a5[:, :, 4 * u:]})
-        elif len(self._parts) == 1:
-            # likewise for [i f o c̃ C]
-            self._acts = a5 = np.zeros((batch, T, 5 * u), f32)
-            self._acts_src = self._parts[0][-1].T
-            r.update({"i": a5[:, :, :u], "f": a5[:, :, u:2 * u], "c~": a5[:, :, 3 * u:4 * u],
-                      "o": a5[:, :, 2 * u:3 * u], "C": a5[:, :, 4 * u:]})
-            # the rows of z (i f o c̃; i f o negated, and un-negated in the extra rows) in Keras' order i f c o
-            buf = self._buf0
-            if self.negated:
-                self._pre_take = (buf, buf[:3 * u], buf[5 * u:], np.r_[5 * u:7 * u, 3 * u:4 * u, 7 * u:8 * u])
-            else:
-                self._pre_take = (buf, None, None, np.r_[0:2 * u, 3 * u:4 * u, 2 * u:3 * u])
+            r["pre"] = rows(self.z, 0, 4)  # already Keras' order, never negated
         else:
-            r.update({name: np.zeros((batch, T, u), f32) for name in ("i", "f", "c~", "o", "C")})
-        r["h"] = self.seq if self.per_step else np.zeros((batch, T, u), f32)
-        self.records = {name: r[name] for name in ("x", "pre", "i", "f", "c~", "o", "C", "h")}
-        self._pre = r["pre"]
-        # what a step copies besides the gates: x (stepped input, not in the slots) and h (not in the slots)
-        self._rec_copies = (r["x"] if not x_known and not self.per_step else None,
-                            None if self.per_step else r["h"],
-                            None if self.per_step else [xh[F:F + u] for xh in self.xh])
+            r.set_lazy("pre", self._pre_record)
+        for name in ("i", "f", "c~", "o"):
+            r[name] = gates[name]
+        r["C"] = rows(a[1:], 4)
+        r["h"] = self._h_rows[1:].transpose(2, 0, 1)
+        return r
 
-    def _record_pre(self, t, a, b, z):
-        """z_t of units a:b, un-negated, into the ``pre`` record in Keras' gate order i f c o."""
-        pre = self._pre[:, t]
-        if self._acts is not None:  # one range: un-negate i f o into the extra rows, then one gather
-            buf, neg_src, neg_dst, rows = self._pre_take
-            if neg_src is not None:
-                np.negative(neg_src, out=neg_dst)
-            buf.take(rows, 0, pre.T, "clip")
-            return
-        u, k = self.layer.units, b - a
-        for gate, lo in ((0, 0), (1, 1), (3, 2), (2, 3)):  # internal row blocks are i f o c̃
-            dst = pre[:, gate * u + a:gate * u + b]
-            if self.negated and gate != 2:
-                np.negative(z[lo * k:(lo + 1) * k].T, out=dst)
+    def _pre_record(self) -> np.ndarray:
+        """z_t for every step (zeros for steps not done), (batch, T, 4u) in Keras' gate order i f c o, un-negated."""
+        u, z = self.u, self.z
+        out = np.empty((z.shape[2], self.T, 4 * u), np.float32)
+        for keras_k, k in enumerate(FUSED_ORDER):
+            src = z[:, k * u:(k + 1) * u].transpose(2, 0, 1)
+            dst = out[:, :, keras_k * u:(keras_k + 1) * u]
+            if self.negated and keras_k != 2:
+                np.negative(src, out=dst)
             else:
-                np.copyto(dst, z[lo * k:(lo + 1) * k].T)
-
-    def _record(self, t, x_t, nxt):
-        x_rec, h_rec, h_rows = self._rec_copies
-        if x_rec is not None:
-            x_rec[:, t] = x_t
-        if self._acts is not None:
-            self._acts[:, t] = self._acts_src
-        else:
-            r = self.records
-            for part in self._parts:
-                a, b, buf = part[0], part[1], part[-1]
-                k = b - a
-                for name, lo in (("i", 0), ("f", 1), ("o", 2), ("c~", 3), ("C", 4)):
-                    np.copyto(r[name][:, t, a:b], buf[lo * k:(lo + 1) * k].T)
-        if h_rec is not None:
-            h_rec[:, t] = h_rows[nxt].T
+                np.copyto(dst, src)
+        return out
 
     # --- states --------------------------------------------------------------------------------------------------
     @property
     def h(self) -> np.ndarray:
         """h after the steps done, (batch, units) view."""
-        return self.xh[self._slot(self.t), self.F:self.F + self.layer.units].T
+        return self._h_rows[self._slot(self.t)].T
 
     @property
     def c(self) -> np.ndarray:
-        """C after the steps done, (batch, units): a view with one unit range, else a copy."""
-        if self.unfused:
-            return self._c_view
-        if len(self._parts) == 1:
-            return self._parts[0][11].T
-        return np.concatenate([p[11] for p in self._parts], axis=0).T
+        """C after the steps done, (batch, units) view."""
+        return self._c_rows[self._a_slot(self.t)].T
 
     def states(self):
         return [self.h.copy(), self.c.copy()]
 
     def set_states(self, states):
-        u = self.layer.units
+        u = self.u
         batch = self.xh.shape[2]
         h = np.asarray(states[0], dtype=np.float32).reshape(batch, u)
         c = np.asarray(states[1], dtype=np.float32).reshape(batch, u)
-        np.copyto(self.xh[self._slot(self.t), self.F:self.F + u], h.T)
-        if self.unfused:
-            np.copyto(self._c_view, c)
-        for part in self._parts:
-            np.copyto(part[11], c[:, part[0]:part[1]].T)
+        np.copyto(self._h_rows[self._slot(self.t)], h.T)
+        np.copyto(self._c_rows[self._a_slot(self.t)], c.T)
 
     def current_outputs(self):
         first = self.seq if self.seq is not None else self.h.copy()
         return [first] + (self.states() if self.layer.return_state else [])
+
+    def output_history(self, k):
+        if self.records is None or (k == 0 and self.seq is not None):
+            return None
+        return self.records["C" if k == 2 else "h"]  # outputs: [h or seq] + [h, C] with return_state

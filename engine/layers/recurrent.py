@@ -1,8 +1,9 @@
 """What every recurrent layer shares: options, the run protocol the stepper drives, and per-gate weight views."""
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Callable, ClassVar, Iterator
 
 import numpy as np
 
@@ -20,13 +21,52 @@ class GateSlice:
     array: np.ndarray
 
 
+class Records(MutableMapping):
+    """A run's per-step arrays by name, (batch, T, …) in processing order. Most are views of the run's own step
+    buffers, so a step records by computing; a few are made from those buffers when read (``set_lazy``), e.g.
+    LSTM's ``pre`` (its buffers hold the gates in another order). Read them as a dict: ``dict(records)``."""
+
+    def __init__(self, arrays: dict[str, np.ndarray] | None = None):
+        self._items: dict[str, np.ndarray | Callable[[], np.ndarray]] = dict(arrays or {})
+
+    def set_lazy(self, name: str, make: Callable[[], np.ndarray]) -> None:
+        self._items[name] = make
+
+    def add_prefixed(self, prefix: str, other: "MutableMapping[str, np.ndarray] | None") -> None:
+        """Every entry of ``other`` as ``<prefix>/<name>``, lazy ones staying lazy (Bidirectional's directions)."""
+        if other is None:
+            return
+        raw = other._items if isinstance(other, Records) else dict(other)
+        for name, v in raw.items():
+            self._items[f"{prefix}/{name}"] = v
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        v = self._items[name]
+        return v() if callable(v) else v
+
+    def __setitem__(self, name: str, value: np.ndarray) -> None:
+        self._items[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Records({list(self._items)})"
+
+
 class RecurrentRun:
     """One pass of a recurrent layer over a batch, advanced one timestep per ``step()``.
 
     ``x_full`` (batch, T, features) is given when the whole input sequence is known when the run starts; the run
     may then project all timesteps at once. Otherwise each ``step`` receives that step's input ``x_t`` (batch,
     features), already in processing order. ``record`` keeps every step's gates and states in ``records``
-    (arrays of shape (batch, T, …), indexed by processing step).
+    (a ``Records`` of arrays of shape (batch, T, …), indexed by processing step).
     """
 
     layer: "RecurrentLayer"
@@ -46,6 +86,11 @@ class RecurrentRun:
     def set_states(self, states: list[np.ndarray]) -> None:
         """Replace the carried states (same order as ``states()``); used by masking to carry states over."""
         raise NotImplementedError
+
+    def output_history(self, k: int) -> np.ndarray | None:
+        """(batch, T, …) whose [:, t] is ``current_outputs()[k]`` after step t, where the run keeps it anyway (its
+        records); None otherwise. Lets the stepper's readouts read a step's values later instead of copying them."""
+        return None
 
 
 class MaskedRun(RecurrentRun):
@@ -193,8 +238,9 @@ class RecurrentLayer(Layer):
         self.check_input(x)
         mask = masks[0] if masks else None
         run = self.begin(x.shape[0], x.shape[1], x_full=x, initial_state=list(inputs[1:]) or None, mask=mask)
-        for _ in range(x.shape[1]):
-            run.step()
+        with np.errstate(over="ignore"):  # a saturated σ gate: exp(-z) is inf, σ exactly 0
+            for _ in range(x.shape[1]):
+                run.step()
         return run.current_outputs()
 
     def output_shape(self, input_shapes):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import register
-from .recurrent import CellLayer, RecurrentRun, initial_states, time_major_inputs
+from .recurrent import CellLayer, Records, RecurrentRun, initial_states, time_major_inputs
 
 
 @register("SimpleRNN")
@@ -40,8 +40,8 @@ class SimpleRNNRun(RecurrentRun):
         self.seq = np.zeros((batch, T, layer.units), np.float32) if layer.return_sequences else None
         self.records = None
         if record:
-            self.records = {"x": np.zeros((batch, T, layer.input_features), np.float32),
-                            "h": np.zeros((batch, T, layer.units), np.float32)}
+            self.records = Records({"x": np.zeros((batch, T, layer.input_features), np.float32),
+                                    "h": np.zeros((batch, T, layer.units), np.float32)})
 
     def step(self, x_t=None):
         L = self.layer

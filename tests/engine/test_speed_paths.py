@@ -1,0 +1,225 @@
+"""The fast paths give Keras' numbers too, each forced on every LSTM fixture: a batch split over threads, the
+unfused step for big weights, batch-major slots. Records are what the step computed (``pre`` included), the
+stall guard switches OpenBLAS to one thread and back, and a batch is split only where it pays."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import engine
+from engine import parallel
+from engine.activations import get_activation
+from engine.layers.lstm import LSTMRun
+from tests.fixture_index import FIXTURES, case_id, cases
+
+TOL = 1e-5
+# the math does not depend on the file format: one format (the one every case has) is enough here
+LSTM_CASES = [e for e in cases() if e.get("lstm_layers") and e["format"] == "k3keras"]
+PATHS = ("split", "unfused", "batch_major")
+
+
+@pytest.fixture
+def force(monkeypatch):
+    def apply(path: str) -> None:
+        if path == "split":
+            monkeypatch.setattr(parallel, "SPLIT_MIN_WORK", 0)
+            monkeypatch.setattr(parallel, "SPLIT_MIN_PART", 1)
+            monkeypatch.setattr(parallel.cores(), "threads", 2)
+        elif path == "unfused":
+            monkeypatch.setattr(LSTMRun, "UNFUSED_MIN_BYTES", 0)
+        elif path == "batch_major":
+            monkeypatch.setattr(LSTMRun, "_batch_major", staticmethod(lambda batch, units: True))
+    return apply
+
+
+def load(e):
+    model = engine.load_model(FIXTURES / e["model"])
+    data = np.load(FIXTURES / e["data"], allow_pickle=False)
+    return model, data, [data[f"x_{i}"] for i in range(len(model.graph.inputs))]
+
+
+def test_there_are_lstm_cases():
+    assert len(LSTM_CASES) >= 30
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("e", LSTM_CASES, ids=case_id)
+def test_forced_path_matches_keras(e, path, force):
+    force(path)
+    model, data, xs = load(e)
+    y = model.predict(xs)
+    for i, yi in enumerate(y if isinstance(y, list) else [y]):
+        np.testing.assert_allclose(yi, data[f"y_{i}"], rtol=0, atol=TOL, err_msg=f"output {i}")
+    tr = model.trace(xs)
+    checked = 0
+    for lt in tr.layers:
+        for kind, rec in (("hseq", "h"), ("cseq", "C")):
+            key = f"{kind}__{lt.name}"
+            if key in data.files and rec in lt.arrays:
+                np.testing.assert_allclose(lt.arrays[rec], data[key], rtol=0, atol=TOL, err_msg=key)
+                checked += 1
+    # the readout after the last step is the prediction, whatever the path
+    for r, o in zip(tr.readouts, tr.outputs):
+        if r is not None:
+            np.testing.assert_array_equal(r[:, -1], o if o.ndim == r.ndim - 1 else o[:, -1])
+
+
+def test_split_is_really_taken(force):
+    force("split")
+    e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
+    model, _, xs = load(e)
+    assert len(parallel.cores().batch_parts(xs[0].shape[0], model.step_work())) == 2
+
+
+@pytest.mark.parametrize("path", ("fused", "unfused", "batch_major"))
+def test_pre_and_gates_are_what_the_step_computed(path, force):
+    """``pre`` = x_t·W + h_{t-1}·U + b in Keras' order i f c o, the gates its activations, C and h from them."""
+    if path != "fused":
+        force(path)
+    e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
+    model, _, xs = load(e)
+    tr = model.trace(xs)
+    for lt in tr.layers:
+        layer = model.layer(lt.name)
+        a = lt.arrays
+        u = layer.units
+        h_prev = np.concatenate([np.zeros_like(a["h"][:, :1]), a["h"][:, :-1]], axis=1)
+        C_prev = np.concatenate([np.zeros_like(a["C"][:, :1]), a["C"][:, :-1]], axis=1)
+        pre = a["x"] @ layer.kernel + h_prev @ layer.recurrent_kernel + layer.bias
+        np.testing.assert_allclose(a["pre"], pre, rtol=0, atol=1e-5)
+        sig = get_activation(layer.config.get("recurrent_activation", "sigmoid"), model.keras_version)
+        act = get_activation(layer.config.get("activation", "tanh"), model.keras_version)
+        for k, g in enumerate(("i", "f", "c~", "o")):
+            fn = act if g == "c~" else sig
+            np.testing.assert_allclose(a[g], fn(a["pre"][..., k * u:(k + 1) * u]), rtol=0, atol=1e-6, err_msg=g)
+        np.testing.assert_allclose(a["C"], a["f"] * C_prev + a["i"] * a["c~"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(a["h"], a["o"] * act(a["C"]), rtol=0, atol=1e-6)
+
+
+def test_records_are_views_filled_by_the_steps():
+    e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
+    model, _, xs = load(e)
+    st = model.stepper(xs, record=True, readout=False)
+    run = st.runs[next(iter(st.runs))]
+    for name in ("x", "i", "f", "c~", "o", "C", "h"):
+        assert np.shares_memory(run.records[name], run.xh) or np.shares_memory(run.records[name], run.a), name
+    st.seek(2)
+    np.testing.assert_array_equal(run.records["h"][:, 1], run.h)
+    np.testing.assert_array_equal(run.records["C"][:, 1], run.c)
+    assert not run.records["h"][:, 2:].any()  # steps not done yet are zeros
+
+
+def test_split_trace_equals_whole_trace(force):
+    e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
+    model, _, xs = load(e)
+    whole = model.trace(xs).as_dict()
+    force("split")
+    split = model.trace(xs).as_dict()
+    assert whole.keys() == split.keys()
+    for k in whole:
+        np.testing.assert_allclose(split[k], whole[k], rtol=0, atol=1e-6, err_msg=k)
+
+
+def test_readouts_same_with_or_without_records():
+    e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
+    model, _, xs = load(e)
+    a = model.stepper(xs, record=True, readout=True)
+    b = model.stepper(xs, record=False, readout=True)
+    a.seek(3)
+    b.seek(3)
+    assert len(a.readouts) == len(b.readouts) == 3
+    for ra, rb in zip(a.readouts, b.readouts):
+        for x, y in zip(ra, rb):
+            np.testing.assert_array_equal(x, y)
+
+
+# --- the batch split -------------------------------------------------------------------------------------------
+def test_batch_parts(monkeypatch):
+    c = parallel.Cores()
+    monkeypatch.setattr(c, "threads", 2)
+    work = 820_000  # 2×LSTM(256)
+    assert c.batch_parts(16, work) == [(0, 16)]  # too small to pay
+    assert c.batch_parts(256, work) == [(0, 128), (128, 256)]
+    assert c.batch_parts(257, work) in ([(0, 128), (128, 257)], [(0, 129), (129, 257)])
+    assert c.batch_parts(10_000, 10) == [(0, 10_000)]  # tiny layers: not worth a thread
+    monkeypatch.setattr(c, "threads", 1)
+    assert c.batch_parts(4096, work) == [(0, 4096)]
+
+
+def test_threads_env_turns_the_split_off(monkeypatch):
+    monkeypatch.setenv("LSTM_INSPECTOR_THREADS", "1")
+    assert parallel.Cores().threads == 1
+
+
+def test_run_parts_finishes_every_part_then_raises(monkeypatch):
+    c = parallel.cores()
+    done = []
+
+    def fn(a, b):
+        if a == 0:
+            raise ValueError("first part")
+        time.sleep(0.05)
+        done.append((a, b))
+        return a
+
+    monkeypatch.setattr(c, "threads", 2)
+    with pytest.raises(ValueError, match="first part"):
+        c.run_parts(fn, [(0, 1), (1, 2)])
+    assert done == [(1, 2)]
+    assert c.run_parts(lambda a, b: (a, b), [(0, 2), (2, 5)]) == [(0, 2), (2, 5)]
+
+
+# --- the stall guard -------------------------------------------------------------------------------------------
+class FakeBlas:
+    def __init__(self, n):
+        self.n = n
+
+    def get(self):
+        return self.n
+
+    def set(self, n):
+        self.n = n
+
+
+def guarded(n_threads=2):
+    c = parallel.Cores()
+    blas = FakeBlas(n_threads)
+    c.get, c.set = blas.get, blas.set
+    return c, blas, parallel.StallGuard(c)
+
+
+def test_stall_guard_holds_blas_to_one_thread_after_stalls():
+    c, blas, g = guarded()
+    for _ in range(5):
+        g.run(lambda: None)
+    slow = lambda: time.sleep(0.003)  # noqa: E731 - a step that waited for a descheduled worker
+    g.run(slow)
+    g.run(slow)
+    assert not c.stalled()  # one or two slow steps are not a stall (OpenBLAS waking up)
+    g.run(slow)
+    assert c.stalled() and c.stalls == 1
+    seen = []
+    g.run(lambda: seen.append(blas.n))
+    assert seen == [1] and blas.n == 2  # one thread during the step, restored after
+    c.stalled_until = time.monotonic() - 1  # the cool-down has passed
+    g.run(lambda: seen.append(blas.n))
+    assert seen == [1, 2]
+
+
+def test_slow_steps_far_apart_are_no_stall(monkeypatch):
+    c, _, g = guarded()
+    g.run(lambda: None)
+    clock = [100.0]
+    monkeypatch.setattr(parallel.time, "monotonic", lambda: clock[0])
+    for _ in range(5):
+        g.run(lambda: time.sleep(0.002))
+        clock[0] += 1.0  # one slow step a second
+    assert c.stalls == 0
+
+
+def test_guard_only_for_batch_one():
+    assert parallel.StallGuard.make(4) is None
+    made = parallel.StallGuard.make(1)
+    assert (made is not None) == (parallel.cores().blas_threads() > 1)
