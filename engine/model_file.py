@@ -16,13 +16,14 @@ from __future__ import annotations
 import io
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import h5py
 import numpy as np
 
 from .errors import FormatError
-from .keras_zip import read_keras_zip
+from .keras_zip import StoredMember, read_keras_zip
 from .weights import WeightGroup
 
 # A hostile file can declare enormous datasets; refuse before allocating.
@@ -227,11 +228,26 @@ def _read_zip(path: str) -> RawModel:
         version = str(meta.get("keras_version", version))
     if "model.weights.h5" not in members:
         raise FormatError("is a .keras archive without model.weights.h5")
+    member = members["model.weights.h5"]
+    if not isinstance(member, StoredMember):
+        return RawModel(path=path, format="keras3-zip", keras_version=version, config=config,
+                        weights=_read_weights_member(io.BytesIO(member)))
+    with ThreadPoolExecutor(1) as pool:  # read in place; its CRC is checked meanwhile, on another thread
+        crc = pool.submit(member.crc_ok)
+        try:
+            weights = _read_weights_member(member.open())
+        finally:
+            crc_ok = crc.result()
+    if not crc_ok:
+        raise FormatError("archive member model.weights.h5 is corrupt (CRC mismatch); refusing")
+    return RawModel(path=path, format="keras3-zip", keras_version=version, config=config, weights=weights)
+
+
+def _read_weights_member(fh) -> dict:
     try:
-        with h5py.File(io.BytesIO(members["model.weights.h5"]), "r") as f:
-            weights = _read_keras3_weights(f)
+        with fh, h5py.File(fh, "r") as f:
+            return _read_keras3_weights(f)
     except FormatError:
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError):
         raise FormatError("model.weights.h5 inside the archive cannot be read: it is truncated or corrupt") from None
-    return RawModel(path=path, format="keras3-zip", keras_version=version, config=config, weights=weights)

@@ -201,6 +201,42 @@ def test_keras_zip_corrupt_weights(tmp_path):
     assert "model.weights.h5" in load_error(crafted.keras_zip(tmp_path / "m.keras", members))
 
 
+def _weights_data_range(path):
+    """Where the stored model.weights.h5 member's bytes lie in the archive."""
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("model.weights.h5")
+    raw = path.read_bytes()
+    head = raw[info.header_offset:info.header_offset + 30]
+    start = info.header_offset + 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
+    return start, start + info.file_size
+
+
+def test_keras_zip_weights_read_in_place_same_as_deflated(tmp_path):
+    x = np.random.RandomState(0).randn(3, 4, crafted.FEATURES).astype("f4")
+    stored = engine.load_model(crafted.keras_zip(tmp_path / "s.keras", crafted.tiny_keras_members()))
+    deflated = engine.load_model(crafted.keras_zip(tmp_path / "d.keras", crafted.tiny_keras_members(), zipfile.ZIP_DEFLATED))
+    np.testing.assert_array_equal(stored.predict(x), deflated.predict(x))
+
+
+def test_keras_zip_weights_flipped_byte_refused(tmp_path):
+    p = crafted.keras_zip(tmp_path / "m.keras", crafted.tiny_keras_members())
+    start, end = _weights_data_range(p)
+    raw = bytearray(p.read_bytes())
+    raw[end - 10] ^= 0xFF  # inside the last array's data: HDF5 itself would not notice
+    p.write_bytes(bytes(raw))
+    assert "CRC mismatch" in load_error(p)
+
+
+def test_keras_zip_weights_member_past_end_refused(tmp_path):
+    p = crafted.keras_zip(tmp_path / "m.keras", crafted.tiny_keras_members())
+    raw = p.read_bytes()
+    # the central directory entry of model.weights.h5: declare it a megabyte bigger (both sizes agree, as stored)
+    cd = next(i for i in range(len(raw)) if raw.startswith(b"PK\x01\x02", i) and raw[i + 46:i + 62] == b"model.weights.h5")
+    size = int.from_bytes(raw[cd + 24:cd + 28], "little") + 10**6
+    p.write_bytes(raw[:cd + 20] + size.to_bytes(4, "little") * 2 + raw[cd + 28:])
+    assert "model.weights.h5 runs past the end of the file" in load_error(p)
+
+
 def test_nothing_written_next_to_model(tmp_path):
     p = crafted.keras_zip(tmp_path / "m.keras", crafted.tiny_keras_members())
     before = sorted(x.name for x in tmp_path.iterdir())
