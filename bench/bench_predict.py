@@ -3,15 +3,16 @@
 A script that prints figures, not a test. It needs real Keras (the ``keras`` extra), because it builds the model and
 times Keras in the same process; the engine itself still imports only NumPy and h5py:
 
-    /work/tfenv/bin/python bench/bench_predict.py            # about 1-2 minutes on 2 cores
-    /work/tfenv/bin/python bench/bench_predict.py --batches 1,256 --reps 3
-    /work/tfenv/bin/python bench/bench_predict.py --rounds 3   # best of three rounds, on a shared machine
+    pip install -e '.[keras]'
+    python bench/bench_predict.py                      # about 1 minute on 2 cores
+    python bench/bench_predict.py --batches 1,256 --reps 3
+    python bench/bench_predict.py --rounds 3           # best of three rounds, on a shared machine
 
 The model is LSTM(256, return_sequences=True) → LSTM(256) → Dense(1) over T=50 steps of 32 features, with random
 weights, saved as .keras into a temporary directory (never kept). For each batch size it times
 
-* ours: ``engine.load_model(path).predict(x)`` (the stepper run to the end; threads for big batches, see
-  engine/layers/lstm.py; set LSTM_INSPECTOR_THREADS=1 for one thread);
+* ours: ``engine.load_model(path).predict(x)`` (the stepper run to the end; a big batch split over the cores, see
+  engine/parallel.py; set LSTM_INSPECTOR_THREADS=1 for no split);
 * Keras: ``model.predict(x, verbose=0)`` (its default batch_size of 32) and ``model(x)``, TensorFlow on the CPU;
 * naive: the per-gate NumPy loop of the classic exercise, eight small dots per step (x@W_i, h@U_i, …), float32;
 * GEMM bound: the model's FLOPs, 2·B·T·(F+u)·4u per LSTM layer plus the Dense, divided by the float32 matmul
@@ -39,6 +40,7 @@ from _util import fmt_time, load_note, sgemm_rates, timed  # noqa: E402
 import numpy as np  # noqa: E402
 
 import engine  # noqa: E402
+from engine.parallel import cores  # noqa: E402
 
 T, F, UNITS = 50, 32, 256
 
@@ -225,6 +227,10 @@ def main() -> None:
     print(f"parity: max abs difference ours vs Keras predict {worst:.1e} ({'OK' if worst <= 1e-5 else 'OVER'} 1e-5)")
     print(f"sgemm 2048³ at the start {first_peak / 1e9:.0f} GFLOP/s, best {rates[(2048, 2048, 2048)] / 1e9:.0f} (far "
           f"apart: other processes held the CPUs for a while); {load_note()}")
+    c = cores()
+    first = next((b for b in range(2, 1 << 16) if len(c.batch_parts(b, ours.widest_recurrent())) > 1), None)
+    print(f"engine: a batch of this model runs split over {c.threads} threads from {first} samples; stalls noticed "
+          f"at batch 1: {c.stalls}")
 
 
 if __name__ == "__main__":

@@ -83,17 +83,16 @@ class Model:
         self._check_runnable()
         return Stepper(self.graph, self._inputs(x), record=record, readout=readout, schedule=self.schedule)
 
-    def step_work(self) -> int:
-        """Weights the recurrent layer calls multiply by at every step, per sample: a measure of a step's cost."""
-        return sum(n.layer.param_count() for n in self.graph.nodes
-                   if not n.is_input and isinstance(n.layer, RecurrentLayer))
+    def widest_recurrent(self) -> int:
+        """Units of the widest recurrent layer (0 without any): what decides whether a batch is split."""
+        return max((l.units for l in self.recurrent_layers), default=0)
 
     def _run_parts(self, xs: list[np.ndarray], record: bool):
         """Run to the end over ``xs``; a big batch is cut into parts run side by side (engine/parallel.py).
         Returns one finished stepper per part, in batch order."""
         self._check_runnable()
         c = cores()
-        parts = c.batch_parts(xs[0].shape[0], self.step_work())
+        parts = c.batch_parts(xs[0].shape[0], self.widest_recurrent())
 
         def run(a: int, b: int) -> Stepper:
             part = xs if len(parts) == 1 else [x[a:b] for x in xs]

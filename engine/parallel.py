@@ -28,11 +28,13 @@ import numpy as np
 
 R = TypeVar("R")
 
-#: a batch is split when batch × (weights of its recurrent layers) reaches this (measured: the split pays from
-#: batch ~48 for 2×LSTM(256), whose recurrent layers hold 0.82 M weights; below that OpenBLAS's own threads do better)
-SPLIT_MIN_WORK = 32 * 820_000
-#: and only into parts of at least this many samples
+#: the smallest part of a split batch: at least this many samples, ``SPLIT_MIN_ELEMENTS / units`` (so that each
+#: elementwise call has work enough to pay for the threads' turns at the GIL) and ``units / 16`` (wide layers
+#: multiply by weights bigger than the caches, which every part reads again). Measured on 2×LSTM(u), T=50: the
+#: split pays from batch 256 at u=64, 128 at u=128, 64 at u=256 and u=512, 128 at u=1024 (1.01-1.45x faster there,
+#: more above: 1.2x at batch 256 for u=256), and costs up to 2.3x below those sizes.
 SPLIT_MIN_PART = 16
+SPLIT_MIN_ELEMENTS = 8192
 #: how long after a stall products stay on one BLAS thread
 STALL_COOLDOWN = 2.0
 #: a stall is this many slow steps within STALL_WINDOW seconds
@@ -147,10 +149,13 @@ class Cores:
                     self.pool_pid = os.getpid()
         return self.pool
 
-    def batch_parts(self, batch: int, work_per_sample: int) -> list[tuple[int, int]]:
-        """[(start, stop), …]: contiguous parts of the batch, one per thread; one part below the threshold."""
-        n = min(self.threads, batch // SPLIT_MIN_PART)
-        if n < 2 or batch * work_per_sample < SPLIT_MIN_WORK:
+    def batch_parts(self, batch: int, units: int) -> list[tuple[int, int]]:
+        """[(start, stop), …]: contiguous parts of the batch, one per thread, for a model whose widest recurrent
+        layer has ``units``; one part where a split would not pay (see SPLIT_MIN_PART)."""
+        units = max(1, units)
+        min_part = max(SPLIT_MIN_PART, SPLIT_MIN_ELEMENTS // units, units // 16)
+        n = min(self.threads, batch // min_part)
+        if n < 2:
             return [(0, batch)]
         edges = np.linspace(0, batch, n + 1).round().astype(int)
         return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]

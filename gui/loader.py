@@ -46,6 +46,16 @@ def predict_batch(model: engine.Model, data: Dataset) -> list[np.ndarray]:
     return y if isinstance(y, list) else [y]
 
 
+def write_trace(model: engine.Model, inputs: list[np.ndarray], path: str) -> str:
+    """Replay ``inputs`` recording every step and write the trace to ``path`` (.npz); returns the path."""
+    trace = model.trace(inputs)
+    try:
+        trace.save_npz(path)
+    except OSError as e:
+        raise engine.ModelFileError(path, f"cannot write ({e.strerror or e})") from None
+    return path
+
+
 class _Signals(QObject):
     finished = Signal(object)  # Loaded
     failed = Signal(str)  # one-line message

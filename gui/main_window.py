@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QP
 from engine.export import save_matrix
 
 from .input_panel import InputPanel
-from .loader import LoadTask, open_data, open_model, predict_batch
+from .loader import LoadTask, open_data, open_model, predict_batch, write_trace
 from .model_panel import ModelPanel
 from .replay_plots import ReplayPlots
 from .session import Session
@@ -32,7 +32,13 @@ MAX_RECENT = 10
 pg.setConfigOptions(background="w", foreground="#333", antialias=False, imageAxisOrder="row-major")
 
 
+def _mb(n: int) -> str:
+    return f"{n / 1024 ** 2:.1f} MB" if n < 1024 ** 3 else f"{n / 1024 ** 3:.1f} GB"
+
+
 class MainWindow(QMainWindow):
+    TRACE_CONFIRM_BYTES = 2 * 1024 ** 3  # a trace export bigger than this asks first
+
     def __init__(self, settings: QSettings, parent=None):
         super().__init__(parent)
         self.settings = settings
@@ -41,6 +47,7 @@ class MainWindow(QMainWindow):
         self.pending_step: int | None = None
         self.loading = False
         self.predicting = False
+        self.exporting = False
         self._generation = 0  # counts open requests
         self._predict_generation = 0  # counts batch predictions
         self._tasks: set[LoadTask] = set()  # running on the pool
@@ -115,6 +122,7 @@ class MainWindow(QMainWindow):
         ex.addAction("Plots as SVG…", lambda: self.export_plots("svg"))
         ex.addAction("Shown gate matrix (CSV / .npy)…", self.export_matrix)
         ex.addAction("Trace of this sample (.npz)…", self.export_trace)
+        ex.addAction("Trace of the whole batch (.npz)…", lambda: self.export_trace(whole_batch=True))
         m.addSeparator()
         q = m.addAction("&Quit", self.close)
         q.setShortcut(QKeySequence.Quit)
@@ -161,7 +169,7 @@ class MainWindow(QMainWindow):
 
     def _start(self, task: LoadTask, message: str, recent: str | None) -> None:
         self.loading = True
-        self.busy.show()
+        self._update_busy()
         self.statusBar().showMessage(message)
         self.setCursor(Qt.BusyCursor)
         self._generation += 1
@@ -189,10 +197,16 @@ class MainWindow(QMainWindow):
         task.signals.failed.connect(lambda message: done(failed, message))
         self.pool.start(task)
 
+    def _update_busy(self) -> None:
+        """The status bar's busy bar shows while anything runs in the background; its tooltip says what."""
+        work = [what for what, on in (("opening", self.loading), ("predicting over the whole batch", self.predicting),
+                                      ("tracing", self.exporting)) if on]
+        self.busy.setVisible(bool(work))
+        self.busy.setToolTip(", ".join(work) + "…" if work else "")
+
     def _done_loading(self) -> None:
         self.loading = False
-        if not self.predicting:
-            self.busy.hide()
+        self._update_busy()
         self.unsetCursor()
         self.statusBar().clearMessage()
 
@@ -211,8 +225,7 @@ class MainWindow(QMainWindow):
             self._predict_generation += 1
             gen = self._predict_generation
             self.predicting = True
-            self.busy.show()
-            self.busy.setToolTip("predicting over the whole batch…")
+            self._update_busy()
 
             def failed(message):
                 if gen == self._predict_generation:
@@ -227,9 +240,7 @@ class MainWindow(QMainWindow):
 
     def _predicted(self) -> None:
         self.predicting = False
-        self.busy.setToolTip("")
-        if not self.loading:
-            self.busy.hide()
+        self._update_busy()
 
     def _on_predicted(self, model, data, preds) -> None:
         self._predicted()
@@ -456,18 +467,43 @@ class MainWindow(QMainWindow):
         except OSError as e:
             self.show_error("Cannot export", f"{path}: {e.strerror or e}")
 
-    def export_trace(self, path: str | None = None) -> None:
+    def export_trace(self, path: str | None = None, whole_batch: bool = False) -> None:
+        """Every gate and state at every step, as .npz: of the sample shown, or of every sample of the data (only
+        when asked for: batch × T × units per array). The replay and the writing run off the GUI thread."""
         s = self.session
-        if s.model is None or s.problem is not None or s.sample_inputs is None:
+        inputs = s.trace_inputs(whole_batch)
+        if inputs is None or self.exporting:
             return
+        n = inputs[0].shape[0]
+        size = s.trace_bytes(whole_batch)
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export trace", self._last_dir(), "NumPy archive (*.npz)")
+            what = f"Export the trace of all {n} samples" if whole_batch else "Export the trace of this sample"
+            path, _ = QFileDialog.getSaveFileName(self, what, self._last_dir(), "NumPy archive (*.npz)")
             if not path:
                 return
-        try:
-            s.model.trace(s.sample_inputs).save_npz(path)
-        except OSError as e:
-            self.show_error("Cannot export", f"{path}: {e.strerror or e}")
+            if size > self.TRACE_CONFIRM_BYTES and not self._confirm(
+                    "Large trace", f"The trace of {n} samples holds about {size / 1024 ** 3:.1f} GB, in memory and "
+                                   f"on disk. Export it?"):
+                return
+        self.exporting = True
+        self._update_busy()
+        self.statusBar().showMessage(f"Tracing {n} sample{'s' if n > 1 else ''} (about {_mb(size)})…")
+
+        def finished(written):
+            self.exporting = False
+            self._update_busy()
+            self.statusBar().showMessage(f"Trace of {n} sample{'s' if n > 1 else ''} written to {written}", 6000)
+
+        def failed(message):
+            self.exporting = False
+            self._update_busy()
+            self.statusBar().clearMessage()
+            self.show_error("Cannot export", message)
+
+        self._run(LoadTask(write_trace, s.model, inputs, path), finished, failed)
+
+    def _confirm(self, title: str, text: str) -> bool:
+        return QMessageBox.question(self, title, text) == QMessageBox.Yes
 
     # --- about / persistence -------------------------------------------------------------------------------------
     def show_about(self) -> QMessageBox:

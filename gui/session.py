@@ -5,6 +5,8 @@ stepper, and every view follows ``step_changed`` (the napari pattern: one place 
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
@@ -165,14 +167,36 @@ class Session(QObject):
             return None
         return self.model.graph.nodes[self.node_id].layer
 
-    def records(self) -> dict[str, np.ndarray] | None:
-        """The selected layer's per-step arrays for the sample (batch axis dropped), or None before it starts."""
+    def records(self) -> Mapping[str, np.ndarray] | None:
+        """The selected layer's per-step arrays for the sample (batch axis dropped), or None before it starts.
+        Each is read from the run when asked for (a view; LSTM's ``pre`` is gathered then)."""
         if self.stepper is None or self.node_id is None:
             return None
         run = self.stepper.runs.get(self.node_id)
         if run is None or run.records is None:
             return None
-        return {k: v[0] for k, v in run.records.items()}
+        return _FirstSample(run.records)
+
+    # --- traces --------------------------------------------------------------------------------------------------
+    def trace_inputs(self, whole_batch: bool) -> list[np.ndarray] | None:
+        """What a trace export replays: the sample as shown (edits included), or every sample of the data with
+        the sample's edits in place."""
+        if self.model is None or self.problem is not None or self.sample_inputs is None:
+            return None
+        if not whole_batch:
+            return [x.copy() for x in self.sample_inputs]
+        xs = [np.array(x, copy=True) for x in self.data.inputs]
+        for x, edited in zip(xs, self.sample_inputs):
+            x[self.sample] = edited[0]
+        return xs
+
+    def trace_bytes(self, whole_batch: bool) -> int:
+        """About how big a trace of the sample, or of the whole batch, is: the sample's records times the batch."""
+        if self.stepper is None:
+            return 0
+        per_sample = sum(a.nbytes for run in self.stepper.runs.values() if run.records is not None
+                         for a in dict(run.records).values())
+        return per_sample * (self.batch if whole_batch else 1)
 
     def layer_reads_model_input(self) -> bool:
         """Whether the selected layer's step t reads the model input's timestep t (through per-timestep layers
@@ -216,3 +240,19 @@ class Session(QObject):
         if len(ks) != len(self.predictions) or any(a.shape != b.shape for a, b in zip(ks, self.predictions)):
             return None
         return float(max(np.max(np.abs(a - b)) for a, b in zip(ks, self.predictions)))
+
+
+class _FirstSample(Mapping):
+    """A run's records with the batch axis dropped (the session's stepper holds one sample), read when asked for."""
+
+    def __init__(self, records: Mapping[str, np.ndarray]):
+        self._records = records
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._records[name][0]
+
+    def __iter__(self):
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)

@@ -24,8 +24,8 @@ PATHS = ("split", "unfused", "batch_major")
 def force(monkeypatch):
     def apply(path: str) -> None:
         if path == "split":
-            monkeypatch.setattr(parallel, "SPLIT_MIN_WORK", 0)
             monkeypatch.setattr(parallel, "SPLIT_MIN_PART", 1)
+            monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 1)
             monkeypatch.setattr(parallel.cores(), "threads", 2)
         elif path == "unfused":
             monkeypatch.setattr(LSTMRun, "UNFUSED_MIN_BYTES", 0)
@@ -70,7 +70,7 @@ def test_split_is_really_taken(force):
     force("split")
     e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
     model, _, xs = load(e)
-    assert len(parallel.cores().batch_parts(xs[0].shape[0], model.step_work())) == 2
+    assert len(parallel.cores().batch_parts(xs[0].shape[0], model.widest_recurrent())) == 2
 
 
 @pytest.mark.parametrize("path", ("fused", "unfused", "batch_major"))
@@ -139,13 +139,16 @@ def test_readouts_same_with_or_without_records():
 def test_batch_parts(monkeypatch):
     c = parallel.Cores()
     monkeypatch.setattr(c, "threads", 2)
-    work = 820_000  # 2×LSTM(256)
-    assert c.batch_parts(16, work) == [(0, 16)]  # too small to pay
-    assert c.batch_parts(256, work) == [(0, 128), (128, 256)]
-    assert c.batch_parts(257, work) in ([(0, 128), (128, 257)], [(0, 129), (129, 257)])
-    assert c.batch_parts(10_000, 10) == [(0, 10_000)]  # tiny layers: not worth a thread
+    assert c.batch_parts(32, 256) == [(0, 32)]  # too small to pay
+    assert c.batch_parts(64, 256) == [(0, 32), (32, 64)]
+    assert c.batch_parts(256, 256) == [(0, 128), (128, 256)]
+    assert c.batch_parts(257, 256) in ([(0, 128), (128, 257)], [(0, 129), (129, 257)])
+    assert c.batch_parts(128, 64) == [(0, 128)]  # narrow layers: each call too short to share the GIL
+    assert c.batch_parts(256, 64) == [(0, 128), (128, 256)]
+    assert c.batch_parts(64, 1024) == [(0, 64)]  # wide layers: every part reads the big weights again
+    assert c.batch_parts(128, 1024) == [(0, 64), (64, 128)]
     monkeypatch.setattr(c, "threads", 1)
-    assert c.batch_parts(4096, work) == [(0, 4096)]
+    assert c.batch_parts(4096, 256) == [(0, 4096)]
 
 
 def test_threads_env_turns_the_split_off(monkeypatch):

@@ -229,7 +229,7 @@ def test_unsupported_layer_marked_and_weights_viewable(window, tmp_path):
     np.testing.assert_array_equal(window.weights.model.array(), lstm.gate("W", "i"))
 
 
-def test_exports(window, tmp_path):
+def test_exports(window, qtbot, tmp_path):
     model, data = fixture_paths("func_state")
     window.load_now(model, data)
     window.session.seek(3)
@@ -237,12 +237,59 @@ def test_exports(window, tmp_path):
     window.export_matrix(str(tmp_path / "b_f.csv"))
     lstm = window.session.layer
     np.testing.assert_array_equal(np.loadtxt(tmp_path / "b_f.csv", delimiter=",", dtype="f4"), lstm.gate("b", "f"))
-    window.export_trace(str(tmp_path / "t.npz"))
+    window.export_trace(str(tmp_path / "t.npz"))  # runs off the GUI thread
+    qtbot.waitUntil(lambda: not window.exporting, timeout=10000)
     with np.load(tmp_path / "t.npz") as t:
         assert t["lstm_1/C"].shape == (1, 7, 6)
+        keras = np.load(data)
+        np.testing.assert_allclose(t["lstm_1/C"], keras["cseq__lstm_1"][:1], rtol=0, atol=TOL)
     window.export_plots("png", str(tmp_path / "p.png"))
     window.export_plots("svg", str(tmp_path / "p.svg"))
     assert (tmp_path / "p.png").stat().st_size > 1000 and b"<svg" in (tmp_path / "p.svg").read_bytes()[:400]
+
+
+def test_whole_batch_trace_only_when_asked(window, qtbot, tmp_path):
+    model, data = fixture_paths("stack_seq")
+    window.load_now(model, data)
+    s = window.session
+    keras = np.load(data)
+    batch = keras["x_0"].shape[0]
+    assert batch > 1
+    # the window's own replay holds the shown sample only
+    assert all(a.shape[0] == 1 for run in s.stepper.runs.values() for a in dict(run.records).values())
+    s.set_input_value(2, 0, 3.0)  # a what-if edit of sample 0 is part of the batch traced
+    window.export_trace(str(tmp_path / "all.npz"), whole_batch=True)
+    assert window.exporting and window.busy.isVisible()  # done once the task reports back, on the GUI thread
+    qtbot.waitUntil(lambda: not window.exporting, timeout=10000)
+    assert not window.busy.isVisible()
+    expected = s.model.trace(s.trace_inputs(whole_batch=True)).as_dict()
+    with np.load(tmp_path / "all.npz") as t:
+        assert t["x_0"].shape[0] == batch and t["x_0"][0, 2, 0] == 3.0
+        np.testing.assert_array_equal(t["x_0"][1:], keras["x_0"][1:])
+        for name in ("lstm_1/h", "lstm_2/C", "lstm_3/h"):
+            assert t[name].shape[0] == batch
+            np.testing.assert_array_equal(t[name], expected[name])
+        np.testing.assert_allclose(t["lstm_3/C"][1:], keras["cseq__lstm_3"][1:], rtol=0, atol=TOL)
+    assert "written to" in window.statusBar().currentMessage()
+
+
+def test_large_trace_asks_first_and_bad_path_reports(window, qtbot, tmp_path, monkeypatch):
+    model, data = fixture_paths("stack_seq")
+    window.load_now(model, data)
+    asked = []
+    monkeypatch.setattr(window, "TRACE_CONFIRM_BYTES", 1)
+    monkeypatch.setattr(window, "_confirm", lambda title, text: asked.append(text) or False)
+    from PySide6.QtWidgets import QFileDialog
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "big.npz"), ""))
+    window.export_trace(whole_batch=True)
+    assert asked and "samples holds about" in asked[0]
+    assert not window.exporting and not (tmp_path / "big.npz").exists()
+    window.export_trace(str(tmp_path / "no" / "such" / "dir.npz"))
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "errorDialog") is not None, timeout=10000)
+    box = window.findChild(QMessageBox, "errorDialog")
+    assert "cannot write" in box.text() and "dir.npz" in box.text()
+    box.close()
+    assert not window.exporting
 
 
 def test_geometry_persists_and_about(qtbot, settings):
