@@ -10,7 +10,8 @@
 * **Stalls**: OpenBLAS's threads wait for each other by spinning. When another process keeps a core busy, a step
   that should take 20 µs can wait a whole time slice for a descheduled worker (measured: single predicts of 190
   ms instead of 5 ms). At batch 1 ``StallGuard`` notices steps far slower than the fastest one of their stage and
-  then holds OpenBLAS to one thread for a few seconds, after which it tries again.
+  then holds OpenBLAS to one thread for a few seconds, after which it tries again. (The hold ends at the first
+  batch-1 step after the cool-down, so until then other NumPy code of the process sees one BLAS thread too.)
 
 ``LSTM_INSPECTOR_THREADS=1`` in the environment turns the batch split off (any other number caps the parts).
 Where OpenBLAS's thread count cannot be set (another BLAS, an unusual build) the batch split is off and products
@@ -37,8 +38,9 @@ SPLIT_MIN_PART = 16
 SPLIT_MIN_ELEMENTS = 8192
 #: how long after a stall products stay on one BLAS thread
 STALL_COOLDOWN = 2.0
-#: a stall is this many slow steps within STALL_WINDOW seconds
+#: a stall is this many slow steps, or this many seconds lost in slow steps, within STALL_WINDOW seconds
 STALL_SLOW_STEPS = 3
+STALL_EXCESS = 0.005
 STALL_WINDOW = 0.5
 
 
@@ -82,7 +84,8 @@ class Cores:
         self.pool: ThreadPoolExecutor | None = None
         self.pool_pid = 0
         self.stalled_until = 0.0
-        self.slow: list[float] = []  # when the latest slow steps were seen
+        self.holding = False  # OpenBLAS held to one thread after a stall
+        self.slow: list[tuple[float, float]] = []  # the latest slow steps: (when, seconds lost)
         self.stalls = 0  # stalls seen, for benchmarks and tests
         try:
             n = len(os.sched_getaffinity(0))
@@ -106,39 +109,57 @@ class Cores:
 
     def enter(self) -> None:
         """Hold OpenBLAS to one thread (nested and thread-safe: released by the matching ``leave``)."""
-        if self.set is None:
-            return
-        with self.lock:
-            if self.depth == 0:
-                self.saved = self.get()
-                if self.saved != 1:
-                    self.set(1)
-            self.depth += 1
+        if self.set is not None:
+            with self.lock:
+                self._enter()
 
     def leave(self) -> None:
-        if self.set is None:
-            return
-        with self.lock:
-            self.depth -= 1
-            if self.depth == 0 and self.saved != 1:
-                self.set(self.saved)
+        if self.set is not None:
+            with self.lock:
+                self._leave()
+
+    def _enter(self) -> None:
+        if self.depth == 0:
+            self.saved = self.get()
+            if self.saved != 1:
+                self.set(1)
+        self.depth += 1
+
+    def _leave(self) -> None:
+        self.depth -= 1
+        if self.depth == 0 and self.saved != 1:
+            self.set(self.saved)
 
     # --- stalls --------------------------------------------------------------------------------------------------
-    def slow_step(self) -> None:
-        """A step far slower than its stage's fastest: the third within STALL_WINDOW seconds is a stall (one alone
-        is often OpenBLAS waking its sleeping workers at the start of a run, which costs about a millisecond)."""
+    def slow_step(self, excess: float) -> None:
+        """A step ``excess`` seconds slower than its stage's fastest. STALL_SLOW_STEPS of them within STALL_WINDOW
+        seconds, or STALL_EXCESS seconds lost in that while, are a stall (one alone is often OpenBLAS waking its
+        sleeping workers at the start of a run, which costs about a millisecond)."""
         now = time.monotonic()
-        self.slow = [s for s in self.slow if now - s < STALL_WINDOW] + [now]
-        if len(self.slow) >= STALL_SLOW_STEPS:
+        self.slow = [(s, e) for s, e in self.slow if now - s < STALL_WINDOW] + [(now, excess)]
+        if len(self.slow) >= STALL_SLOW_STEPS or sum(e for _, e in self.slow) >= STALL_EXCESS:
             self.slow = []
             self.stall()
 
     def stall(self) -> None:
-        self.stalls += 1
-        self.stalled_until = time.monotonic() + STALL_COOLDOWN
+        """Hold OpenBLAS to one thread for the next STALL_COOLDOWN seconds (released by the first guarded step
+        after that: switching it for each step would cost more than it saves on a busy machine)."""
+        with self.lock:
+            self.stalls += 1
+            self.stalled_until = time.monotonic() + STALL_COOLDOWN
+            if not self.holding and self.set is not None:
+                self._enter()
+                self.holding = True
 
     def stalled(self) -> bool:
         return time.monotonic() < self.stalled_until
+
+    def release_if_due(self) -> None:
+        if self.holding and not self.stalled():
+            with self.lock:
+                if self.holding:
+                    self.holding = False
+                    self._leave()
 
     # --- the batch split -----------------------------------------------------------------------------------------
     def executor(self) -> ThreadPoolExecutor:
@@ -200,8 +221,8 @@ def cores() -> Cores:
 
 class StallGuard:
     """Times each step of a stepper; a step more than ``4 × fastest + 0.5 ms`` of its stage is slow, and a few slow
-    steps in a short while are a stall (see the module's notes), after which every step runs with OpenBLAS on one
-    thread until the cool-down has passed.
+    steps in a short while are a stall (see the module's notes), after which OpenBLAS is held to one thread until
+    the cool-down has passed.
     Costs two clock reads per step; none at all where OpenBLAS is on one thread already (as in the window)."""
 
     __slots__ = ("cores", "best")
@@ -217,24 +238,23 @@ class StallGuard:
         rows), so switching changes no result. From batch 2 its threads also split the sums, and results would
         depend on the machine's load; those keep OpenBLAS's own threading."""
         c = cores()
-        return StallGuard(c) if batch == 1 and c.blas_threads() > 1 else None
+        c.release_if_due()
+        return StallGuard(c) if batch == 1 and (c.holding or c.blas_threads() > 1) else None
 
     def new_stage(self) -> None:
         self.best = float("inf")
 
     def run(self, fn: Callable[[], None]) -> None:
         c = self.cores
-        if time.monotonic() < c.stalled_until:
-            c.enter()
-            try:
+        if c.holding:
+            if c.stalled():  # OpenBLAS is on one thread: nothing to time
                 fn()
-            finally:
-                c.leave()
-            return
+                return
+            c.release_if_due()
         t0 = time.perf_counter()
         fn()
         dt = time.perf_counter() - t0
         if dt < self.best:
             self.best = dt
         elif dt > 4 * self.best + 5e-4:
-            c.slow_step()
+            c.slow_step(dt - self.best)

@@ -174,7 +174,7 @@ def test_run_parts_finishes_every_part_then_raises(monkeypatch):
     assert c.run_parts(lambda a, b: (a, b), [(0, 2), (2, 5)]) == [(0, 2), (2, 5)]
 
 
-# --- the stall guard -------------------------------------------------------------------------------------------
+# --- the stall guard (on a fake clock: each step says how long it took) ---------------------------------------
 class FakeBlas:
     def __init__(self, n):
         self.n = n
@@ -186,40 +186,68 @@ class FakeBlas:
         self.n = n
 
 
-def guarded(n_threads=2):
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def perf_counter(self):
+        return self.now
+
+    monotonic = perf_counter
+
+
+@pytest.fixture
+def guarded(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(parallel, "time", clock)
     c = parallel.Cores()
-    blas = FakeBlas(n_threads)
+    blas = FakeBlas(2)
     c.get, c.set = blas.get, blas.set
-    return c, blas, parallel.StallGuard(c)
+    g = parallel.StallGuard(c)
+
+    def step(seconds, record=None):
+        def fn():
+            clock.now += seconds
+            if record is not None:
+                record.append(blas.n)
+        g.run(fn)
+    return c, blas, clock, step
 
 
-def test_stall_guard_holds_blas_to_one_thread_after_stalls():
-    c, blas, g = guarded()
+def test_stall_guard_holds_blas_to_one_thread_after_stalls(guarded):
+    c, blas, clock, step = guarded
     for _ in range(5):
-        g.run(lambda: None)
-    slow = lambda: time.sleep(0.003)  # noqa: E731 - a step that waited for a descheduled worker
-    g.run(slow)
-    g.run(slow)
+        step(20e-6)  # a 20 µs step
+    step(1.5e-3)
+    step(1.5e-3)
     assert not c.stalled()  # one or two slow steps are not a stall (OpenBLAS waking up)
-    g.run(slow)
-    assert c.stalled() and c.stalls == 1
+    step(1.5e-3)
+    assert c.stalled() and c.stalls == 1 and blas.n == 1  # held to one thread from the stall on
     seen = []
-    g.run(lambda: seen.append(blas.n))
-    assert seen == [1] and blas.n == 2  # one thread during the step, restored after
-    c.stalled_until = time.monotonic() - 1  # the cool-down has passed
-    g.run(lambda: seen.append(blas.n))
-    assert seen == [1, 2]
+    step(20e-6, seen)
+    step(20e-6, seen)
+    assert seen == [1, 1] and blas.n == 1
+    clock.now += parallel.STALL_COOLDOWN  # the cool-down has passed: the next step lets go
+    step(20e-6, seen)
+    assert seen == [1, 1, 2] and blas.n == 2 and not c.holding
 
 
-def test_slow_steps_far_apart_are_no_stall(monkeypatch):
-    c, _, g = guarded()
-    g.run(lambda: None)
-    clock = [100.0]
-    monkeypatch.setattr(parallel.time, "monotonic", lambda: clock[0])
+def test_slow_steps_far_apart_are_no_stall(guarded):
+    c, _, clock, step = guarded
+    step(20e-6)
     for _ in range(5):
-        g.run(lambda: time.sleep(0.002))
-        clock[0] += 1.0  # one slow step a second
+        step(1.5e-3)
+        clock.now += 1.0  # one slow step a second
     assert c.stalls == 0
+
+
+def test_one_long_wait_is_a_stall(guarded):
+    c, blas, _, step = guarded
+    step(20e-6)
+    step(2e-3)
+    assert not c.stalled()  # a millisecond or two: OpenBLAS waking up
+    step(10e-3)  # a time slice lost
+    assert c.stalled() and blas.n == 1
 
 
 def test_guard_only_for_batch_one():
