@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..activations import activation_name, inplace, sigmoid, sigmoid_of_negated_
-from ..errors import FormatError
+from ..activations import inplace, sigmoid, sigmoid_of_negated_
 from .base import register
-from .recurrent import GateSlice, Records, RecurrentLayer, RecurrentRun, time_major_inputs
+from .recurrent import CellLayer, Records, RecurrentRun, time_major_inputs
 
 GATES = ("i", "f", "c", "o")
 
 
 @register("LSTM", "LSTMV1")
-class LSTM(RecurrentLayer):
+class LSTM(CellLayer):
     gate_names = GATES
     state_names = ("h", "c")  # Keras' return_state order: [output, h, c]
     record_names = ("x", "pre", "i", "f", "c~", "o", "C", "h")  # pre: z_t = x·W + h·U + b, all four gates
@@ -31,49 +30,7 @@ class LSTM(RecurrentLayer):
         super().__init__(name, class_name, config, ctx)
         self.act = self.activation("activation", "tanh")
         self.rec_act = self.activation("recurrent_activation", "sigmoid")
-        self.use_bias = bool(config.get("use_bias", True))
-        arrays = [a for _, a in ctx.weights.all_arrays()]
-        if not arrays or arrays[0].ndim != 2:
-            raise FormatError(f"layer {name!r} (LSTM) has no kernel in the file")
-        u4 = 4 * self.units
-        shapes = [(arrays[0].shape[0], u4), (self.units, u4)] + ([(u4,)] if self.use_bias else [])
-        got = self.take_weights(ctx, shapes)
-        self.kernel, self.recurrent_kernel = got[0], got[1]
-        self.bias = got[2] if self.use_bias else None
-
-    @property
-    def input_features(self) -> int:
-        return self.kernel.shape[0]
-
-    def weight_arrays(self):
-        out = [("kernel", self.kernel), ("recurrent_kernel", self.recurrent_kernel)]
-        return out + ([("bias", self.bias)] if self.bias is not None else [])
-
-    def gate_slices(self) -> list[GateSlice]:
-        u = self.units
-        out = []
-        for k, g in enumerate(GATES):
-            cols = slice(k * u, (k + 1) * u)
-            out.append(GateSlice("W", g, self.kernel[:, cols]))
-            out.append(GateSlice("U", g, self.recurrent_kernel[:, cols]))
-            if self.bias is not None:
-                out.append(GateSlice("b", g, self.bias[cols]))
-        return out
-
-    def gate(self, matrix: str, gate: str) -> np.ndarray:
-        """W_i, U_f, b_o … as views: ``layer.gate("W", "i")``."""
-        for s in self.gate_slices():
-            if s.matrix == matrix and s.gate == gate:
-                return s.array
-        raise KeyError(f"{matrix}_{gate}")
-
-    def describe(self):
-        d = super().describe()
-        d["activation"] = activation_name(self.config.get("activation", "tanh"))
-        d["recurrent_activation"] = activation_name(self.config.get("recurrent_activation", "sigmoid"))
-        if not self.use_bias:
-            d["use_bias"] = "no"
-        return d
+        self.read_cell_weights(ctx)
 
     def start(self, batch, T, x_full=None, initial_state=None, record=False):
         return LSTMRun(self, batch, T, x_full, initial_state, record)

@@ -248,7 +248,19 @@ def test_exports(window, qtbot, tmp_path):
     assert (tmp_path / "p.png").stat().st_size > 1000 and b"<svg" in (tmp_path / "p.svg").read_bytes()[:400]
 
 
-def test_whole_batch_trace_only_when_asked(window, qtbot, tmp_path):
+def menu_action(window, text):
+    for menu_action in window.menuBar().actions():
+        for a in menu_action.menu().actions():
+            sub = a.menu()
+            for b in ([a] + (sub.actions() if sub is not None else [])):
+                if b.text() == text:
+                    return b
+    raise KeyError(text)
+
+
+def test_whole_batch_trace_only_when_asked(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
     model, data = fixture_paths("stack_seq")
     window.load_now(model, data)
     s = window.session
@@ -258,7 +270,8 @@ def test_whole_batch_trace_only_when_asked(window, qtbot, tmp_path):
     # the window's own replay holds the shown sample only
     assert all(a.shape[0] == 1 for run in s.stepper.runs.values() for a in dict(run.records).values())
     s.set_input_value(2, 0, 3.0)  # a what-if edit of sample 0 is part of the batch traced
-    window.export_trace(str(tmp_path / "all.npz"), whole_batch=True)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "all.npz"), ""))
+    menu_action(window, "Trace of the whole batch (.npz)…").trigger()
     assert window.exporting and window.busy.isVisible()  # done once the task reports back, on the GUI thread
     qtbot.waitUntil(lambda: not window.exporting, timeout=10000)
     assert not window.busy.isVisible()
