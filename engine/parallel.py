@@ -11,7 +11,8 @@
   that should take 20 µs can wait a whole time slice for a descheduled worker (measured: single predicts of 190
   ms instead of 5 ms). At batch 1 ``StallGuard`` notices steps far slower than the fastest one of their stage and
   then holds OpenBLAS to one thread for a few seconds, after which it tries again. (The hold ends at the first
-  batch-1 step after the cool-down, so until then other NumPy code of the process sees one BLAS thread too.)
+  batch-1 step after the cool-down, so until then the rest of the process, other NumPy code and bigger batches
+  included, sees one BLAS thread too; only batch-1 steppers start or end a hold.)
 
 ``LSTM_INSPECTOR_THREADS=1`` in the environment turns the batch split off (any other number caps the parts).
 Where OpenBLAS's thread count cannot be set (another BLAS, an unusual build) the batch split is off and products
@@ -237,9 +238,11 @@ class StallGuard:
         matrix-vector products, which OpenBLAS computes to the same bits on one thread or several (it splits the
         rows), so switching changes no result. From batch 2 its threads also split the sums, and results would
         depend on the machine's load; those keep OpenBLAS's own threading."""
+        if batch != 1:  # nor does it end a hold: within a run of batch ≥ 2 OpenBLAS's thread count stays as it is
+            return None
         c = cores()
         c.release_if_due()
-        return StallGuard(c) if batch == 1 and (c.holding or c.blas_threads() > 1) else None
+        return StallGuard(c) if c.holding or c.blas_threads() > 1 else None
 
     def new_stage(self) -> None:
         self.best = float("inf")

@@ -250,6 +250,17 @@ def test_one_long_wait_is_a_stall(guarded):
     assert c.stalled() and blas.n == 1
 
 
+def test_only_batch_one_steppers_end_a_hold(guarded, monkeypatch):
+    c, blas, clock, step = guarded
+    monkeypatch.setattr(parallel, "_cores", c)
+    step(20e-6)
+    step(10e-3)
+    assert c.holding and blas.n == 1
+    clock.now += parallel.STALL_COOLDOWN
+    assert parallel.StallGuard.make(4) is None and c.holding  # a bigger batch runs on as it started
+    assert parallel.StallGuard.make(1) is not None and not c.holding and blas.n == 2
+
+
 def test_guard_only_for_batch_one():
     assert parallel.StallGuard.make(4) is None
     made = parallel.StallGuard.make(1)
