@@ -195,10 +195,8 @@ class Stepper:
         self.step_index += 1
         self.t = t + 1
         if self.readout_enabled:
-            plan = self._readout_plan
-            if plan is None or plan[0] is not st:
-                plan = (st,) + self._stage_readout_plan(st)
-            self._pending.append((st, t, self._keep_for_readout(plan[4], t) if plan[4] else None))
+            copied = self._stage_readout_plan(st)[3]
+            self._pending.append((st, t, self._keep_for_readout(copied) if copied else None))
         if self.t >= st.T:
             self._finish_stage(st)
         return info
@@ -480,7 +478,7 @@ class Stepper:
         return program, outputs, viewed, copied
 
     @staticmethod
-    def _keep_for_readout(copied: list[tuple], t: int) -> dict[Ref, np.ndarray | None]:
+    def _keep_for_readout(copied: list[tuple]) -> dict[Ref, np.ndarray | None]:
         """What the readout of step t needs that later steps overwrite and no record keeps: copies."""
         kept = {}
         for ref, run, whole in copied:
@@ -497,8 +495,7 @@ class Stepper:
         (the value at step t of a sequence); a layer that is not timewise cannot take a slice (it would need the
         rest of the sequence) and gives None, as do the layers after it.
         """
-        plan = self._readout_plan
-        program, outputs, viewed, _ = plan[1:] if plan is not None and plan[0] is st else self._stage_readout_plan(st)
+        program, outputs, viewed, _ = self._stage_readout_plan(st)
         val: dict[Ref, tuple[int, np.ndarray] | None] = {}
         for ref, run, history in viewed:
             # contiguous, as current_outputs() gives it (a product over a strided view may round differently)
