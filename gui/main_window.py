@@ -475,6 +475,7 @@ class MainWindow(QMainWindow):
         if inputs is None or self.exporting:
             return
         n = inputs[0].shape[0]
+        samples = f"{n} sample{'s' if n > 1 else ''}"
         size = s.trace_bytes(whole_batch)
         if path is None:
             what = f"Export the trace of all {n} samples" if whole_batch else "Export the trace of this sample"
@@ -482,17 +483,17 @@ class MainWindow(QMainWindow):
             if not path:
                 return
             if size > self.TRACE_CONFIRM_BYTES and not self._confirm(
-                    "Large trace", f"The trace of {n} samples holds about {size / 1024 ** 3:.1f} GB, in memory and "
-                                   f"on disk. Export it?"):
+                    "Large trace", f"The trace of {samples} holds about {_mb(size)}, in memory and on disk. "
+                                   f"Export it?"):
                 return
         self.exporting = True
         self._update_busy()
-        self.statusBar().showMessage(f"Tracing {n} sample{'s' if n > 1 else ''} (about {_mb(size)})…")
+        self.statusBar().showMessage(f"Tracing {samples} (about {_mb(size)})…")
 
         def finished(written):
             self.exporting = False
             self._update_busy()
-            self.statusBar().showMessage(f"Trace of {n} sample{'s' if n > 1 else ''} written to {written}", 6000)
+            self.statusBar().showMessage(f"Trace of {samples} written to {written}", 6000)
 
         def failed(message):
             self.exporting = False

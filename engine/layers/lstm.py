@@ -233,9 +233,8 @@ class LSTMRun(RecurrentRun):
     def _step_unfused(self, t, cur, nxt):
         W, U, bias = self._wub
         u, F = self.u, self.F
-        ac, an = self._a_slot(t), self._a_slot(t + 1)
-        a = self.a[ac].T  # (batch, 5u): [i f c̃ o | C_{t-1}]
-        c_new = self.a[an].T[:, 4 * u:]
+        a = self.a[self._a_slot(t)].T  # (batch, 5u): [i f c̃ o | C_{t-1}]
+        c_new = self._c_rows[self._a_slot(t + 1)].T
         z = a[:, :4 * u] if self.z is None else self.z[t].T
         slot = self.xh[cur]
         np.matmul(slot[:F].T, W, out=z)
@@ -261,14 +260,13 @@ class LSTMRun(RecurrentRun):
             return arr[:, k * u:(k + n) * u].transpose(2, 0, 1)
 
         a = self.a
-        gates = {name: rows(a[:T], k) for name, k in self.gate_rows.items()}
         r = Records({"x": self._x_rows[:T].transpose(2, 0, 1)})
         if self.unfused:
             r["pre"] = rows(self.z, 0, 4)  # already Keras' order, never negated
         else:
             r.set_lazy("pre", self._pre_record)
         for name in ("i", "f", "c~", "o"):
-            r[name] = gates[name]
+            r[name] = rows(a[:T], self.gate_rows[name])
         r["C"] = rows(a[1:], 4)
         r["h"] = self._h_rows[1:].transpose(2, 0, 1)
         return r
