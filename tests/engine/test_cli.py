@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import engine
-import main
+from lstm_inspector import cli as main
 
 from . import crafted
 

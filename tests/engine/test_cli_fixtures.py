@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import main
+from lstm_inspector import cli as main
 from tests.fixture_index import FIXTURES, case_id, cases
 
 TOL = 1e-5

@@ -1,0 +1,1 @@
+"""LSTM Inspector: the launcher package (command line and window start-up). The work is done by engine/ and gui/."""

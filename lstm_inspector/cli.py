@@ -1,0 +1,136 @@
+"""LSTM Inspector launcher.
+
+    lstm-inspector [MODEL] [--input X.npy] [--step N] [--screenshot PNG]   the window (demo model when no MODEL)
+    python main.py info MODEL                                           layers, shapes, gate matrices
+    python main.py predict MODEL --input X.npy --output Y.npy           Keras-equivalent predictions
+    python main.py trace MODEL --input X.npy --output T.npz             every gate and state at every step
+
+Headless subcommands never import Qt. Errors print one line ``error: <file>: <reason>`` and exit 2.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout
+DEMO_MODEL = os.path.join(HERE, "resources", "demo", "sine_lstm.keras")
+DEMO_DATA = os.path.join(HERE, "resources", "demo", "sine_data.npz")
+COMMANDS = ("info", "predict", "trace")
+
+
+class CliError(Exception):
+    pass
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def _cli_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lstm-inspector", description="Inspect a Keras recurrent model without TensorFlow.")
+    sub = p.add_subparsers(dest="command", required=True)
+    pi = sub.add_parser("info", help="describe the model: layers, shapes, activations, gate matrices")
+    pi.add_argument("model")
+    for name, what in (("predict", "predictions (.npy, or .npz with output_0… for several outputs)"),
+                       ("trace", "the full step-by-step trace (.npz)")):
+        sp = sub.add_parser(name, help=f"write {what}")
+        sp.add_argument("model")
+        sp.add_argument("--input", "-i", required=True, help="input array: .npy, .npz (x_0, x_1, …) or .csv (batch × time, one feature)")
+        sp.add_argument("--output", "-o", required=True)
+    return p
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lstm-inspector", description="Open the LSTM Inspector window.",
+                                epilog="Headless: lstm-inspector {info,predict,trace} --help")
+    p.add_argument("model", nargs="?", help="a .h5 or .keras model (default: the bundled noisy-sine demo)")
+    p.add_argument("--input", "-i", help="input array (.npy/.npz/.csv)")
+    p.add_argument("--step", type=int, help="step the replay to this timestep after loading")
+    p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window and exit")
+    return p
+
+
+def _write_array_file(path: str, arrays: dict) -> None:
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    if path.lower().endswith(".npy"):
+        if len(arrays) != 1:
+            raise CliError(f"{path}: the model has {len(arrays)} outputs; use an .npz output file")
+        np.save(buf, next(iter(arrays.values())))
+    else:
+        np.savez(buf, **arrays)
+    try:
+        with open(path, "wb") as fh:
+            fh.write(buf.getvalue())
+    except OSError as e:
+        raise CliError(f"{path}: cannot write ({e.strerror or e})") from None
+
+
+def _run_command(args) -> int:
+    import engine
+    from engine.describe import describe_model
+    from engine.inputs import load_inputs
+
+    model = engine.load_model(args.model, strict=args.command != "info")
+    if args.command == "info":
+        print(describe_model(model))
+        if model.unsupported:  # listed above, and still refused: nothing is skipped silently
+            bad = model.unsupported[0]
+            raise engine.ModelFileError(args.model, f"layer {bad.name!r}: {bad.reason}")
+        return 0
+    xs = load_inputs(args.input)
+    try:
+        if args.command == "predict":
+            y = model.predict(xs)
+            ys = y if isinstance(y, list) else [y]
+            _write_array_file(args.output, {f"output_{i}": a for i, a in enumerate(ys)})
+        else:
+            if not args.output.lower().endswith(".npz"):
+                raise CliError(f"{args.output}: a trace is written as .npz")
+            tr = model.trace(xs)
+            _write_array_file(args.output, tr.as_dict())
+    except engine.FormatError as e:  # input shape problems name the input file
+        raise engine.ModelFileError(args.input, str(e)) from None
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        args = _cli_parser().parse_args(argv)
+        import engine
+
+        try:
+            return _run_command(args)
+        except BrokenPipeError:  # `info … | head`: the reader left; not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        except engine.ModelFileError as e:
+            return _fail(str(e))
+        except CliError as e:
+            return _fail(str(e))
+        except engine.UnsupportedLayerError as e:
+            return _fail(f"{args.model}: {e}")
+        except MemoryError:
+            return _fail(f"{args.model}: not enough memory")
+    args = _gui_parser().parse_args(argv)
+    # The window replays one sample at a time: OpenBLAS worker threads would only spin beside the GUI thread (on a
+    # 2-core machine a step took up to 3× as long). Set before NumPy loads; a value already in the environment wins.
+    if "numpy" not in sys.modules:
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from gui.app import run_app
+
+    model = args.model
+    data = args.input
+    if model is None:
+        model, data = DEMO_MODEL, data or DEMO_DATA
+    return run_app(model_path=model, input_path=data, step=args.step, screenshot=args.screenshot)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
