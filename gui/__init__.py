@@ -1,2 +1,2 @@
 """LSTM Inspector's window: PySide6 + pyqtgraph views over engine objects. No math and no file parsing here."""
-__version__ = "0.1.0"
+from lstm_inspector import __version__  # noqa: F401  (one version: the installed package's metadata)

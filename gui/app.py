@@ -7,9 +7,12 @@ import traceback
 
 import PySide6  # noqa: F401  (import before pyqtgraph so it binds to PySide6)
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 import engine
+from lstm_inspector import __version__
+from lstm_inspector.paths import icon_path
 
 
 def make_settings() -> QSettings:
@@ -32,6 +35,9 @@ def run_app(model_path: str | None = None, input_path: str | None = None, step: 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("LSTM Inspector")
     app.setOrganizationName("LSTMInspector")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("lstm-inspector")  # Wayland/X11 match the window to the installed desktop entry
+    app.setWindowIcon(QIcon(icon_path()))
     from .main_window import MainWindow
 
     window = MainWindow(settings if settings is not None else make_settings())

@@ -10,11 +10,12 @@ import PySide6  # noqa: F401  (before pyqtgraph, so it binds to PySide6)
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
 from PySide6.QtCore import QSettings, Qt, QThreadPool
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from engine.export import save_matrix
+from lstm_inspector.paths import icon_path
 
 from .input_panel import InputPanel
 from .loader import LoadTask, open_data, open_model, predict_batch, write_trace
@@ -42,6 +43,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings, parent=None):
         super().__init__(parent)
         self.settings = settings
+        self.setWindowIcon(QIcon(icon_path()))
         self.session = Session(self)
         self.pool = QThreadPool.globalInstance()
         self.pending_step: int | None = None
@@ -512,10 +514,13 @@ class MainWindow(QMainWindow):
 
         from . import __version__
 
+        from PySide6.QtCore import qVersion
+
         text = (f"<b>LSTM Inspector {__version__}</b><br>Look inside a trained Keras recurrent model: per-gate "
                 f"weights and a step-by-step NumPy replay of its forward pass.<br><br>"
-                f"Python {sys.version.split()[0]} · NumPy {np.__version__} · h5py {h5py.__version__}<br>"
-                f"PySide6 {PySide6.__version__} · pyqtgraph {pg.__version__}")
+                f"Python {sys.version.split()[0]} · NumPy {np.__version__} · h5py {h5py.__version__} "
+                f"(HDF5 {h5py.version.hdf5_version})<br>"
+                f"Qt {qVersion()} · PySide6 {PySide6.__version__} · pyqtgraph {pg.__version__}")
         box = QMessageBox(QMessageBox.Information, "About LSTM Inspector", text, QMessageBox.Ok, self)
         box.setObjectName("aboutDialog")
         box.setAttribute(Qt.WA_DeleteOnClose)

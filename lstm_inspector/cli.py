@@ -1,9 +1,11 @@
 """LSTM Inspector launcher.
 
     lstm-inspector [MODEL] [--input X.npy] [--step N] [--screenshot PNG]   the window (demo model when no MODEL)
-    python main.py info MODEL                                           layers, shapes, gate matrices
-    python main.py predict MODEL --input X.npy --output Y.npy           Keras-equivalent predictions
-    python main.py trace MODEL --input X.npy --output T.npz             every gate and state at every step
+    lstm-inspector-cli info MODEL                                       layers, shapes, gate matrices
+    lstm-inspector-cli predict MODEL --input X.npy --output Y.npy       Keras-equivalent predictions
+    lstm-inspector-cli trace MODEL --input X.npy --output T.npz         every gate and state at every step
+
+In a checkout, ``python main.py`` takes the same arguments as ``lstm-inspector``.
 
 Headless subcommands never import Qt. Errors print one line ``error: <file>: <reason>`` and exit 2.
 """
@@ -13,9 +15,9 @@ import argparse
 import os
 import sys
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout
-DEMO_MODEL = os.path.join(HERE, "resources", "demo", "sine_lstm.keras")
-DEMO_DATA = os.path.join(HERE, "resources", "demo", "sine_data.npz")
+from . import __version__
+from .paths import demo_data, demo_model
+
 COMMANDS = ("info", "predict", "trace")
 
 
@@ -29,7 +31,8 @@ def _fail(message: str) -> int:
 
 
 def _cli_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lstm-inspector", description="Inspect a Keras recurrent model without TensorFlow.")
+    p = argparse.ArgumentParser(prog="lstm-inspector-cli", description="Inspect a Keras recurrent model without TensorFlow.")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     pi = sub.add_parser("info", help="describe the model: layers, shapes, activations, gate matrices")
     pi.add_argument("model")
@@ -44,7 +47,10 @@ def _cli_parser() -> argparse.ArgumentParser:
 
 def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lstm-inspector", description="Open the LSTM Inspector window.",
-                                epilog="Headless: lstm-inspector {info,predict,trace} --help")
+                                epilog="Headless: lstm-inspector {info,predict,trace} --help (or lstm-inspector-cli …)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--install-desktop-entry", action="store_true",
+                   help="add LSTM Inspector to the desktop's application menu (Linux/freedesktop: ~/.local/share) and exit")
     p.add_argument("model", nargs="?", help="a .h5 or .keras model (default: the bundled noisy-sine demo)")
     p.add_argument("--input", "-i", help="input array (.npy/.npz/.csv)")
     p.add_argument("--step", type=int, help="step the replay to this timestep after loading")
@@ -119,6 +125,15 @@ def main(argv: list[str] | None = None) -> int:
         except MemoryError:
             return _fail(f"{args.model}: not enough memory")
     args = _gui_parser().parse_args(argv)
+    if args.install_desktop_entry:
+        from .desktop import install_desktop_entry
+
+        try:
+            for path in install_desktop_entry():
+                print(f"wrote {path}")
+        except OSError as e:
+            return _fail(f"{e.filename or 'desktop entry'}: cannot write ({e.strerror or e})")
+        return 0
     # The window replays one sample at a time: OpenBLAS worker threads would only spin beside the GUI thread (on a
     # 2-core machine a step took up to 3× as long). Set before NumPy loads; a value already in the environment wins.
     if "numpy" not in sys.modules:
@@ -128,8 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     model = args.model
     data = args.input
     if model is None:
-        model, data = DEMO_MODEL, data or DEMO_DATA
+        model, data = demo_model(), data or demo_data()
     return run_app(model_path=model, input_path=data, step=args.step, screenshot=args.screenshot)
+
+
+def main_cli(argv: list[str] | None = None) -> int:
+    """``lstm-inspector-cli``: the headless subcommands only, from a console script (prints on every platform)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in COMMANDS:
+        _cli_parser().parse_args(argv)  # --help, --version, or a usage error (exit 2)
+        return 2
+    return main(argv)
 
 
 if __name__ == "__main__":

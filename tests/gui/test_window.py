@@ -322,8 +322,22 @@ def test_geometry_persists_and_about(qtbot, settings):
     assert (w2.width(), w2.height()) == (781, 603)
     assert w2.split.sizes() == split and w2.left.sizes() == left
     box = w2.show_about()
-    assert "NumPy" in box.text() and "pyqtgraph" in box.text() and "PySide6" in box.text()
+    import h5py
+    import pyqtgraph as pg
+    import PySide6
+    from PySide6.QtCore import qVersion
+
+    from lstm_inspector import __version__
+
+    for part in (f"LSTM Inspector {__version__}", f"NumPy {np.__version__}", f"pyqtgraph {pg.__version__}",
+                 f"PySide6 {PySide6.__version__}", f"Qt {qVersion()}", f"h5py {h5py.__version__}"):
+        assert part in box.text(), part
     box.accept()
+
+
+def test_window_has_the_application_icon(window):
+    assert not window.windowIcon().isNull()
+    assert window.windowIcon().availableSizes()
 
 
 def test_screenshot_cli(tmp_path):
