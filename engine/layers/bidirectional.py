@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import FormatError
 from ..weights import WeightGroup
 from .base import LAYER_TYPES, BuildContext, Layer, register, unsupported
+from .conv_lstm import ConvLSTM
 from .recurrent import GateSlice, Records, RecurrentLayer, RecurrentRun
 
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -46,7 +47,8 @@ class Bidirectional(RecurrentLayer):
             b_cfg["go_backwards"] = not bool(f_cfg.get("go_backwards", False))
         for c in (f_cls, b_cls):
             cls = LAYER_TYPES.get(c)
-            if cls is None or not issubclass(cls, RecurrentLayer) or cls is Bidirectional:
+            # ConvLSTM: maps, not vectors, would have to be merged (not implemented: refused by name)
+            if cls is None or not issubclass(cls, RecurrentLayer) or cls is Bidirectional or issubclass(cls, ConvLSTM):
                 raise unsupported(f"Bidirectional({c})", name)
         arrays = ctx.weights.all_arrays()
         n_f = 2 + (1 if f_cfg.get("use_bias", True) else 0)

@@ -71,7 +71,7 @@ class Activation(Layer):
         return {"activation": activation_name(self.config.get("activation"))}
 
 
-@register("Dropout", "SpatialDropout1D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization")
+@register("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization")
 class Identity(Layer):
     """Layers that only act while training."""
 

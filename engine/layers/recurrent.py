@@ -108,8 +108,9 @@ class MaskedRun(RecurrentRun):
         self.T = inner.T
         self.mask = None if mask is None else np.asarray(mask, dtype=bool)
         self.zero_output = zero_output
-        self.out = np.zeros((batch, self.layer.units), np.float32)
-        self.seq = np.zeros((batch, self.T, self.layer.units), np.float32) if inner.seq is not None else None
+        shape = inner.states()[0].shape[1:]  # (units,), or a ConvLSTM's (*spatial, filters)
+        self.out = np.zeros((batch,) + shape, np.float32)
+        self.seq = np.zeros((batch, self.T) + shape, np.float32) if inner.seq is not None else None
         self.masks_seen = np.ones((batch, self.T), bool)
         if inner.records is not None:
             inner.records["mask"] = self.masks_seen
@@ -139,7 +140,7 @@ class MaskedRun(RecurrentRun):
             prev = [np.array(s, copy=True) for s in self.inner.states()]
             self.inner.step(x_t)
             new = self.inner.states()
-            keep = m[:, None]
+            keep = m.reshape((-1,) + (1,) * (self.out.ndim - 1))
             states = [np.where(keep, n, p).astype(np.float32, copy=False) for n, p in zip(new, prev)]
             self.inner.set_states(states)
             out = np.where(keep, new[0], np.float32(0) if self.zero_output else self.out).astype(np.float32, copy=False)
@@ -179,10 +180,12 @@ class RecurrentLayer(Layer):
     uses_mask = True
     #: each step's output is final once the step is done (not so for Bidirectional, which merges both ends)
     steps_output: ClassVar[bool] = True
+    #: the config key of the state width ("filters" for ConvLSTM)
+    units_key: ClassVar[str] = "units"
 
     def __init__(self, name, class_name, config, ctx: BuildContext):
         super().__init__(name, class_name, config, ctx)
-        self.units = self.int_option("units")
+        self.units = self.int_option(self.units_key)
         self.return_sequences = bool(config.get("return_sequences", False))
         self.return_state = bool(config.get("return_state", False))
         self.go_backwards = bool(config.get("go_backwards", False))
@@ -314,8 +317,8 @@ class CellLayer(RecurrentLayer):
         out = []
         for k, g in enumerate(self.gate_names):
             cols = slice(k * u, (k + 1) * u)
-            out.append(GateSlice("W", g, self.kernel[:, cols]))
-            out.append(GateSlice("U", g, self.recurrent_kernel[:, cols]))
+            out.append(GateSlice("W", g, self.kernel[..., cols]))  # the gates are the last axis (also ConvLSTM's)
+            out.append(GateSlice("U", g, self.recurrent_kernel[..., cols]))
             out.extend(GateSlice(name, g, vec[cols]) for name, vec in self.bias_blocks())
         return out
 
