@@ -13,7 +13,8 @@ def save_matrix(path: str | os.PathLike, a: np.ndarray) -> None:
     a = np.asarray(a)
     buf = io.BytesIO()
     if spath.lower().endswith(".csv"):
-        np.savetxt(buf, a.reshape(1, -1) if a.ndim == 1 else a, delimiter=",", fmt="%.9g")
+        # a convolution kernel (*taps, in channels, out) as one row per (tap, input channel), as the window shows it
+        np.savetxt(buf, a.reshape(1, -1) if a.ndim == 1 else a.reshape(-1, a.shape[-1]), delimiter=",", fmt="%.9g")
     else:
         np.save(buf, np.ascontiguousarray(a))
     with open(spath, "wb") as fh:

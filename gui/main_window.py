@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QP
                                QVBoxLayout, QWidget)
 
 from engine.export import save_matrix
+from engine.layers.conv_lstm import ConvLSTM
 from lstm_inspector.paths import icon_path
 
+from .conv_maps import ConvMaps
 from .input_panel import InputPanel
 from .loader import LoadTask, open_data, open_model, predict_batch, write_trace
 from .model_panel import ModelPanel
@@ -66,6 +68,9 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.plots, "Replay")
         self.tabs.addTab(self.weights, "Weights per gate")
+        self.conv_maps = ConvMaps()  # a ConvLSTM's gate and state maps: a tab shown only for such a layer
+        self.maps_tab = self.tabs.addTab(self.conv_maps, "Maps")
+        self.tabs.setTabVisible(self.maps_tab, False)
         self.left = QSplitter(Qt.Vertical)
         self.left.addWidget(self.model_panel)
         self.left.addWidget(self.input_panel)
@@ -109,6 +114,7 @@ class MainWindow(QMainWindow):
         self.plots.unit_clicked.connect(self._toggle_unit)
         self.plots.direction_changed.connect(self._on_direction_changed)
         self.weights.unit_clicked.connect(self._toggle_unit)
+        self.conv_maps.view_changed.connect(self._update_conv_maps)
         self._restore()
 
     # --- menus --------------------------------------------------------------------------------------------------
@@ -306,7 +312,7 @@ class MainWindow(QMainWindow):
         self.model_panel.set_model(model, s.problem)
         self._configure_layer()
         self.bar.set_total(s.total_steps)
-        self.plots.show_message("" if s.problem is None else f"Cannot replay: {s.problem}")
+        self.plots.show_message(self._maps_note() if s.problem is None else f"Cannot replay: {s.problem}")
 
     def _configure_layer(self) -> None:
         s = self.session
@@ -331,6 +337,31 @@ class MainWindow(QMainWindow):
         if shape and all(d is not None for d in shape[1:]):
             out_dims = int(np.prod(shape[1:])) if len(shape) > 1 else 1
         self.plots.configure(self._shown_layer(), run_T, self._gate_names(), self._state_names(), out_dims)
+        self._configure_conv_maps()
+
+    # --- a ConvLSTM layer: its maps in their own tab (gui/conv_maps.py) ----------------------------------------------
+    def _map_layer(self) -> ConvLSTM | None:
+        layer = self.session.layer
+        return layer if isinstance(layer, ConvLSTM) else None
+
+    def _maps_note(self) -> str:
+        layer = self._map_layer()
+        return "" if layer is None else f"{layer.name} is a {layer.class_name}: its gate and state maps are in the Maps tab"
+
+    def _configure_conv_maps(self) -> None:
+        layer = self._map_layer()
+        shape = layer.state_shape(layer.input_spatial) if layer is not None and layer.input_spatial else None
+        self.conv_maps.configure(layer, shape)
+        self.tabs.setTabVisible(self.maps_tab, layer is not None)
+        if layer is not None:
+            self.plots.show_message(self._maps_note())
+            if self.tabs.currentWidget() is self.plots:
+                self.tabs.setCurrentWidget(self.conv_maps)
+        self._update_conv_maps()
+
+    def _update_conv_maps(self) -> None:
+        if self._map_layer() is not None:
+            self.conv_maps.update_maps(self.session.records(), self.session.layer_steps_done())
 
     def _shown_layer(self):
         """The layer whose units the plots show: one direction of a Bidirectional layer, else the layer."""
@@ -342,12 +373,16 @@ class MainWindow(QMainWindow):
 
     def _gate_names(self) -> tuple[str, ...]:
         layer = self.session.layer
+        if self._map_layer() is not None:  # maps, shown by the Maps tab
+            return ()
         names = tuple(getattr(layer, "gate_record_names", ())) if layer is not None else ()
         return tuple(n for n in names if n.startswith(self._prefix()))
 
     def _state_names(self) -> tuple[str | None, str | None]:
         """(cell state, hidden state) record names of the shown layer or direction; None where it has none."""
         layer = self.session.layer
+        if self._map_layer() is not None:
+            return None, None
         names = set(getattr(layer, "state_record_names", ())) if layer is not None else set()
         p = self._prefix()
         return (p + "C" if p + "C" in names else None), (p + "h" if p + "h" in names else None)
@@ -419,6 +454,7 @@ class MainWindow(QMainWindow):
         mask = None if rec is None else rec.get(self._prefix() + "mask", rec.get("mask"))
         masked = np.flatnonzero(~mask[:steps]) if mask is not None else np.zeros(0, np.int64)
         self.plots.update_masked(masked)
+        self._update_conv_maps()
         rows = None
         if mask is not None and s.layer_reads_model_input():
             rows = (T - 1 - masked) if getattr(layer, "go_backwards", False) else masked

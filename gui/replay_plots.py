@@ -215,7 +215,7 @@ class ReplayPlots(QWidget):
             return
         x_range = (-0.5, max(T, 1) - 0.5)  # step t is drawn at x = t (a heatmap column spans t ± 0.5)
         shown_states = [(p, name) for p, name in ((self.p_c, c_name), (self.p_h, h_name)) if name is not None]
-        self.no_cell_note.setVisible(c_name is None)
+        self.no_cell_note.setVisible(c_name is None and h_name is not None)  # neither: maps, shown elsewhere
         for side in ("left", "bottom"):
             self.p_c.showAxis(side, c_name is not None)
         if c_name is None:  # GRU, SimpleRNN: say why the plot is empty

@@ -84,7 +84,8 @@ class Session(QObject):
         if self.sample_inputs is None:
             return
         x = self.sample_inputs[input_index]
-        x[0, t, f] = value
+        # f counts the flattened features of step t (an image sequence's step is a whole frame, as the table shows it)
+        x[(0, t) + np.unravel_index(f, x.shape[2:])] = value
         self.edited = True
         keep = self.steps_done
         self._restep(keep)

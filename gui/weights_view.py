@@ -167,7 +167,9 @@ class WeightsView(QWidget):
         s = self.current_block()
         if s is None:
             return
-        a = s.array
+        kernel_shape = s.array.shape if s.array.ndim > 2 else None
+        # a convolution kernel (*taps, in channels, units), e.g. ConvLSTM's: one row per (tap, input channel), a view
+        a = s.array.reshape(-1, s.array.shape[-1]) if kernel_shape else s.array
         same_matrix = [x for x in self.slices if x.matrix == self.matrix]
         limit = max(symmetric_limit(x.array) for x in same_matrix)  # one scale across the four gates
         n_units = a.shape[-1]
@@ -178,6 +180,10 @@ class WeightsView(QWidget):
             cols = [f"u{j}" for j in range(n_units)]
         if a.ndim == 1:
             rows = [f"{self.matrix}"]
+        elif kernel_shape:
+            src = "x" if self.matrix == "W" else "h"
+            rows = [f"{src}{c} @{','.join(map(str, tap))}" for tap in np.ndindex(*kernel_shape[:-2])
+                    for c in range(kernel_shape[-2])]
         elif self.matrix == "W":
             rows = [f"x{j}" for j in range(a.shape[0])]
         else:
@@ -187,7 +193,9 @@ class WeightsView(QWidget):
         self.image.setImage(img, autoLevels=False, levels=(-limit, limit))
         self.image.setRect(-0.5, -0.5, img.shape[1], img.shape[0])  # cell (r, c) centred on (c, r)
         self.colorbar.setLevels((-limit, limit))
-        self.plot.setLabel("left", {"W": "input feature", "U": "unit of h(t-1)"}.get(self.matrix, ""))
+        left = {"W": "input feature", "U": "unit of h(t-1)"}.get(self.matrix, "")
+        self.plot.setLabel("left", left.replace("feature", "channel").replace("unit", "channel") + " @ kernel tap"
+                           if kernel_shape else left)
         self._show_gate_blocks(same_matrix, n_units)
         self.highlight_unit(self.unit)
         self.plot.autoRange(padding=0.01)

@@ -198,3 +198,18 @@ def test_wild_lrcn_matches_keras():
     m = engine.load_model(str(base) + ".h5")
     y = m.predict(np.load(str(base) + ".x.npy"))
     assert float(np.max(np.abs(y - np.load(str(base) + ".y.npy")))) <= 1e-5
+
+
+def test_kernel_exports_as_rows_of_tap_and_channel(tmp_path):
+    """A ConvLSTM gate kernel (*taps, in channels, filters) exported as CSV: one row per (tap, input channel), the
+    rows the weights table shows; .npy keeps its shape."""
+    from engine.export import save_matrix
+
+    m, _, _ = load("cv_convlstm3d", "k3keras")
+    W_f = m.layer("clstm3").gate("W", "f")
+    assert W_f.ndim == 5
+    save_matrix(tmp_path / "w.csv", W_f)
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "w.csv", delimiter=",", dtype=np.float32, ndmin=2),
+                                  W_f.reshape(-1, W_f.shape[-1]))
+    save_matrix(tmp_path / "w.npy", W_f)
+    np.testing.assert_array_equal(np.load(tmp_path / "w.npy"), W_f)

@@ -1,0 +1,153 @@
+"""The maps of a ConvLSTM layer at the current step, one filter (channel) at a time: the gates i, f, c̃, o and the
+states C and h, each an image (pyqtgraph ImageItem + colour bar, created once and fed with setImage).
+
+A ConvLSTM2D map is shown as it is (rows × columns); a ConvLSTM3D one as the depth slice chosen; a ConvLSTM1D map is
+a row of positions, so its image stacks the steps done so far (step × position). Colour levels are symmetric and
+grow with the largest value seen (never shrink during a replay), so a colour keeps its meaning while stepping.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from .colors import colormap
+from .replay_plots import nice_ceiling
+
+MAP_NAMES = ("i", "f", "c~", "o", "C", "h")
+MAP_TITLES = {"i": "input gate i", "f": "forget gate f", "c~": "candidate c̃", "o": "output gate o",
+              "C": "cell state C", "h": "hidden state h"}
+
+
+class ConvMaps(QWidget):
+    view_changed = Signal()  # another filter or depth slice chosen: the window feeds the maps again
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.layer = None
+        self.rank = 0
+        self.title = QLabel("No ConvLSTM layer selected")
+        self.title.setStyleSheet("font-weight: bold;")
+        self.channel_box = QSpinBox()
+        self.channel_box.setObjectName("mapChannel")
+        self.channel_box.setToolTip("The filter (output channel) whose maps are shown")
+        self.depth_box = QSpinBox()
+        self.depth_box.setObjectName("mapDepth")
+        self.depth_box.setToolTip("The depth slice of a ConvLSTM3D map")
+        self.depth_label = QLabel("depth")
+        for box in (self.channel_box, self.depth_box):
+            box.valueChanged.connect(lambda _v: self.view_changed.emit())
+        row = QHBoxLayout()
+        row.addWidget(self.title)
+        row.addSpacing(16)
+        row.addWidget(QLabel("filter"))
+        row.addWidget(self.channel_box)
+        row.addWidget(self.depth_label)
+        row.addWidget(self.depth_box)
+        row.addStretch(1)
+        self.glw = pg.GraphicsLayoutWidget()
+        self.glw.setBackground("w")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(row)
+        lay.addWidget(self.glw, 1)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.images: dict[str, pg.ImageItem] = {}
+        self.bars: dict[str, pg.ColorBarItem] = {}
+        for k, name in enumerate(MAP_NAMES):
+            p = self.glw.addPlot(row=k // 3, col=k % 3, title=MAP_TITLES[name])
+            p.invertY(True)
+            p.setAspectLocked(False)
+            img = pg.ImageItem(axisOrder="row-major")
+            p.addItem(img)
+            bar = pg.ColorBarItem(values=(-1, 1), colorMap=colormap(), interactive=False, width=10, colorMapMenu=False)
+            bar.setImageItem(img, insert_in=p)
+            bar.axis.setWidth(56)
+            bar.axis.enableAutoSIPrefix(False)
+            for side in ("left", "bottom"):
+                p.getAxis(side).enableAutoSIPrefix(False)
+            self.plots[name], self.images[name], self.bars[name] = p, img, bar
+        self._limits: dict[str, float] = {}
+        self._shapes: dict[str, tuple[int, ...]] = {}
+        self.depth_label.hide()
+        self.depth_box.hide()
+
+    # --- configuration -----------------------------------------------------------------------------------------------
+    def configure(self, layer, state_shape: tuple | None) -> None:
+        """Show ``layer`` (a ConvLSTM, or None); ``state_shape`` is one sample's state map shape in the layer's
+        layout (None when not known yet)."""
+        self.layer = layer
+        self.rank = getattr(layer, "rank", 0) if layer is not None else 0
+        self._limits.clear()
+        self._shapes.clear()
+        for box in (self.channel_box, self.depth_box):
+            box.blockSignals(True)
+        if layer is None:
+            self.title.setText("No ConvLSTM layer selected")
+            self.channel_box.setRange(0, 0)
+        else:
+            self.title.setText(f"{layer.name}  ·  {layer.class_name}({layer.filters})")
+            self.channel_box.setRange(0, layer.filters - 1)
+        spatial = self._spatial(state_shape)
+        three = self.rank == 3 and spatial is not None
+        self.depth_box.setRange(0, spatial[0] - 1 if three else 0)
+        self.depth_box.setVisible(three)
+        self.depth_label.setVisible(three)
+        for box in (self.channel_box, self.depth_box):
+            box.blockSignals(False)
+        x_label, y_label = ("position", "step t") if self.rank == 1 else ("column", "row")
+        for name, p in self.plots.items():
+            p.setLabel("bottom", x_label)
+            p.setLabel("left", y_label)
+            self.bars[name].setLevels((-1, 1))
+            self.images[name].setImage(np.zeros((1, 1), np.float32), autoLevels=False, levels=(-1, 1))
+
+    def _spatial(self, state_shape):
+        if state_shape is None or self.layer is None:
+            return None
+        return tuple(state_shape[1:]) if self.layer.channels_first else tuple(state_shape[:-1])
+
+    @property
+    def channel(self) -> int:
+        return self.channel_box.value()
+
+    @property
+    def depth(self) -> int:
+        return self.depth_box.value()
+
+    # --- updates -----------------------------------------------------------------------------------------------------
+    def shown_map(self, arr: np.ndarray | None, steps: int) -> np.ndarray | None:
+        """The 2-D picture of record ``arr`` (one sample, (T, …map…)) for the chosen filter after ``steps`` steps."""
+        if arr is None or steps <= 0 or self.layer is None:
+            return None
+        if self.rank == 1:
+            return self.layer.channel(arr[:steps], self.channel)  # (steps, positions)
+        m = self.layer.channel(arr[steps - 1], self.channel)
+        return m[self.depth] if self.rank == 3 else m
+
+    def update_maps(self, records, steps: int) -> None:
+        for name in MAP_NAMES:
+            arr = None if records is None else records.get(name)
+            m = self.shown_map(arr, steps)
+            img = self.images[name]
+            if m is None:
+                img.setImage(np.zeros_like(img.image), autoLevels=False)
+                continue
+            shown = np.ascontiguousarray(m, dtype=np.float32)
+            lim = self._grow_limit(name, shown)
+            img.setImage(shown, autoLevels=False, levels=(-lim, lim))
+            if self._shapes.get(name) != shown.shape:  # a new size (another layer; a 1-D map's rows grow): refit
+                self._shapes[name] = shown.shape
+                img.setRect(pg.QtCore.QRectF(0, 0, shown.shape[1], shown.shape[0]))
+                self.plots[name].setRange(xRange=(0, shown.shape[1]), yRange=(0, shown.shape[0]), padding=0)
+
+    def _grow_limit(self, name: str, values: np.ndarray) -> float:
+        peak = float(np.max(np.abs(values))) if values.size else 0.0
+        lim = self._limits.get(name, 0.0)
+        if not np.isfinite(peak) or peak <= lim:
+            return lim or 1.0
+        lim = nice_ceiling(peak)
+        self._limits[name] = lim
+        self.bars[name].setLevels((-lim, lim))
+        return lim
