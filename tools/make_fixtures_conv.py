@@ -167,6 +167,17 @@ def c_convlstm3d(K, major):
     return K.Model(inp, out), xs_float((3, 4, 5, 4, 1))
 
 
+def c_convlstm2d_enc_dec(K, major):
+    """The video-prediction pattern: a decoder ConvLSTM started from an encoder's final maps (initial_state)."""
+    L = K.layers
+    past = K.Input(shape=(3, 5, 5, 2), name="past")
+    future = K.Input(shape=(2, 5, 5, 2), name="future")
+    _, h, c = L.ConvLSTM2D(3, 3, padding="same", return_state=True, name="encoder")(past)
+    d = L.ConvLSTM2D(3, 3, padding="same", return_sequences=True, name="decoder")(future, initial_state=[h, c])
+    out = L.TimeDistributed(L.Conv2D(1, 1, activation="sigmoid"), name="frame")(d)
+    return K.Model([past, future], out), xs_float((3, 5, 5, 2), (2, 5, 5, 2))
+
+
 CASES = {name[2:]: fn for name, fn in dict(globals()).items() if name.startswith("c_") and callable(fn)}
 TAGS = {n: ["convlstm"] for n in CASES if n.startswith("convlstm")}
 
@@ -181,6 +192,8 @@ def rnn_states(K, model, xs):
             continue
         if not causal:
             break
+        if isinstance(layer.input, (list, tuple)):  # called with initial_state: its sequence output is h per step
+            continue
         u = np.asarray(K.Model(model.inputs, layer.input).predict(xs, verbose=0), dtype="float32")
         cfg = layer.get_config()
         cfg.update(return_state=True, return_sequences=False, name=layer.name + "_states")
