@@ -1,5 +1,6 @@
 """The maps of a ConvLSTM layer at the current step, one filter (channel) at a time: the gates i, f, c̃, o and the
-states C and h, each an image (pyqtgraph ImageItem + colour bar, created once and fed with setImage).
+states C and h, each an image (pyqtgraph ImageItem + colour bar, created once and fed with setImage); below them the
+kernels into that filter, W or U for each gate, a tile per channel.
 
 A ConvLSTM2D map is shown as it is (rows × columns); a ConvLSTM3D one as the depth slice chosen; a ConvLSTM1D map is
 a row of positions, so its image stacks the steps done so far (step × position). Colour levels are symmetric and
@@ -10,12 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from engine.stats import symmetric_limit
 
 from .colors import colormap
 from .replay_plots import nice_ceiling
 
 MAP_NAMES = ("i", "f", "c~", "o", "C", "h")
+KERNEL_GATES = ("i", "f", "c", "o")
 MAP_TITLES = {"i": "input gate i", "f": "forget gate f", "c~": "candidate c̃", "o": "output gate o",
               "C": "cell state C", "h": "hidden state h"}
 
@@ -36,6 +40,11 @@ class ConvMaps(QWidget):
         self.depth_box.setObjectName("mapDepth")
         self.depth_box.setToolTip("The depth slice of a ConvLSTM3D map")
         self.depth_label = QLabel("depth")
+        self.kernel_box = QComboBox()
+        self.kernel_box.setObjectName("kernelMatrix")
+        self.kernel_box.addItems(["W", "U"])
+        self.kernel_box.setToolTip("The kernels shown into the filter: W from the input's channels, U from h's")
+        self.kernel_box.currentTextChanged.connect(lambda _t: self._show_kernels())
         for box in (self.channel_box, self.depth_box):
             box.valueChanged.connect(lambda _v: self.view_changed.emit())
         row = QHBoxLayout()
@@ -45,6 +54,9 @@ class ConvMaps(QWidget):
         row.addWidget(self.channel_box)
         row.addWidget(self.depth_label)
         row.addWidget(self.depth_box)
+        row.addSpacing(16)
+        row.addWidget(QLabel("kernels"))
+        row.addWidget(self.kernel_box)
         row.addStretch(1)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setBackground("w")
@@ -70,6 +82,20 @@ class ConvMaps(QWidget):
             self.plots[name], self.images[name], self.bars[name] = p, img, bar
         self._limits: dict[str, float] = {}
         self._shapes: dict[str, tuple[int, ...]] = {}
+        # the kernels into the chosen filter, one picture per gate: a tile per channel (engine: kernel_tiles)
+        krow = self.glw.addLayout(row=2, col=0, colspan=3)
+        self.kernel_plots: dict[str, pg.PlotItem] = {}
+        self.kernel_images: dict[str, pg.ImageItem] = {}
+        for j, g in enumerate(KERNEL_GATES):
+            p = krow.addPlot(row=0, col=j)
+            p.invertY(True)
+            p.hideAxis("left")
+            p.hideAxis("bottom")
+            img = pg.ImageItem(axisOrder="row-major")
+            img.setColorMap(colormap())
+            p.addItem(img)
+            self.kernel_plots[g], self.kernel_images[g] = p, img
+        self.channel_box.valueChanged.connect(lambda _v: self._show_kernels())
         self.depth_label.hide()
         self.depth_box.hide()
 
@@ -97,11 +123,32 @@ class ConvMaps(QWidget):
         for box in (self.channel_box, self.depth_box):
             box.blockSignals(False)
         x_label, y_label = ("position", "step t") if self.rank == 1 else ("column", "row")
+        self._show_kernels()
         for name, p in self.plots.items():
             p.setLabel("bottom", x_label)
             p.setLabel("left", y_label)
             self.bars[name].setLevels((-1, 1))
             self.images[name].setImage(np.zeros((1, 1), np.float32), autoLevels=False, levels=(-1, 1))
+
+    def _show_kernels(self) -> None:
+        """W_g or U_g into the chosen filter for the four gates, on one symmetric scale across the gates."""
+        matrix = self.kernel_box.currentText()
+        if self.layer is None:
+            for img in self.kernel_images.values():
+                img.setImage(np.zeros((1, 1), np.float32), autoLevels=False, levels=(-1, 1))
+            return
+        lim = max(symmetric_limit(self.layer.gate(matrix, g)) for g in KERNEL_GATES)
+        src = "input channel" if matrix == "W" else "channel of h"
+        for g in KERNEL_GATES:
+            tiles = self.layer.kernel_tiles(matrix, g, self.channel)
+            img = self.kernel_images[g]
+            img.setImage(tiles, autoLevels=False, levels=(-lim, lim))
+            img.setRect(pg.QtCore.QRectF(0, 0, tiles.shape[1], tiles.shape[0]))
+            p = self.kernel_plots[g]
+            p.setTitle(f"{matrix}_{g} → filter {self.channel}", size="9pt")
+            p.setToolTip(f"{matrix}_{g}: the kernel from each {src} (a tile each, left to right) into filter "
+                         f"{self.channel}; colours on one scale ±{lim:.3g} for the four gates")
+            p.setRange(xRange=(0, tiles.shape[1]), yRange=(0, tiles.shape[0]), padding=0.02)
 
     def _spatial(self, state_shape):
         if state_shape is None or self.layer is None:

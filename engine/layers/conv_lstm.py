@@ -78,6 +78,23 @@ class ConvLSTM(CellLayer):
         """Channel ``k`` of one sample's map (or of a stack of them: any leading axes), a view."""
         return a[..., k, *([slice(None)] * self.rank)] if self.channels_first else a[..., k]
 
+    def kernel_tiles(self, matrix: str, gate: str, k: int) -> np.ndarray:
+        """The kernels into filter ``k`` of one gate (matrix "W": from each input channel, "U": from each channel of
+        h) as one 2-D picture, a tile per channel left to right, NaN between tiles: ConvLSTM2D tiles are rows ×
+        columns of the kernel; ConvLSTM3D stacks the depth slices top to bottom; ConvLSTM1D has one row per channel
+        (taps across)."""
+        w = self.gate(matrix, gate)[..., k]  # (*taps, channels)
+        c = w.shape[-1]
+        if self.rank == 1:
+            return np.ascontiguousarray(w.T, dtype=np.float32)
+        slices = w if self.rank == 3 else w[None]  # (depth, rows, cols, channels)
+        d, r, q = slices.shape[:3]
+        out = np.full((d * (r + 1) - 1, c * (q + 1) - 1), np.nan, np.float32)
+        for z in range(d):
+            for j in range(c):
+                out[z * (r + 1):z * (r + 1) + r, j * (q + 1):j * (q + 1) + q] = slices[z, :, :, j]
+        return out
+
     def check_input(self, x: np.ndarray) -> None:
         c = x.shape[2] if self.channels_first else x.shape[-1]
         if x.ndim != self.rank + 3 or c != self.input_features:

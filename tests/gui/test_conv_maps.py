@@ -107,3 +107,33 @@ def test_lrcn_opens_matches_keras_and_edits_one_pixel(window):
     assert changed.tolist() == [[0, 3, 4, 7, 2]] and after[0, 3, 4, 7, 2] == 2.5
     s.to_end()
     assert s.predictions[0][0] == pytest.approx(s.model.predict(after)[0], abs=1e-7)
+
+
+@pytest.mark.parametrize("name, layer_name", [("cv_convlstm2d", "clstm_1"), ("cv_convlstm3d", "clstm3"),
+                                              ("cv_convlstm1d", "clstm1_a")])
+def test_kernels_into_the_chosen_filter(window, name, layer_name):
+    """Below the maps: W_g (or U_g) into the chosen filter for each gate, a tile per channel, read back by hand."""
+    open_fixture(window, name)
+    s = window.session
+    s.set_node(next(n.id for n in s.model.graph.nodes if n.qualname == layer_name))
+    layer, maps = s.layer, window.conv_maps
+    for matrix in ("W", "U"):
+        maps.kernel_box.setCurrentText(matrix)
+        for k in range(layer.filters):
+            maps.channel_box.setValue(k)
+            for g in ("i", "f", "c", "o"):
+                shown = maps.kernel_images[g].image
+                w = layer.gate(matrix, g)[..., k]  # (*taps, channels)
+                for c in range(w.shape[-1]):
+                    if layer.rank == 1:
+                        np.testing.assert_array_equal(shown[c], w[:, c])
+                    elif layer.rank == 2:
+                        kh, kw = w.shape[:2]
+                        np.testing.assert_array_equal(shown[:, c * (kw + 1):c * (kw + 1) + kw], w[..., c])
+                    else:
+                        kd, kh, kw = w.shape[:3]
+                        for z in range(kd):
+                            tile = shown[z * (kh + 1):z * (kh + 1) + kh, c * (kw + 1):c * (kw + 1) + kw]
+                            np.testing.assert_array_equal(tile, w[z, ..., c])
+                assert np.count_nonzero(np.isfinite(shown)) == w.size  # the rest is the gaps between tiles
+                assert maps.kernel_plots[g].titleLabel.text.startswith(f"{matrix}_{g} → filter {k}")
