@@ -173,7 +173,6 @@ class ConvLSTMRun(RecurrentRun):
         n = T + 1 if self.per_step else 2
         self._h = np.zeros((n, batch) + sp + (F,), f32)  # slot-major: slot s is (batch, *sp, F), contiguous
         self._c = np.zeros((n, batch) + sp + (F,), f32)
-        self._hc = np.zeros((batch,) + sp + (4 * F,), f32)  # h_{t-1} * U
         self.xz = None  # (T, batch, *sp, 4F): x * W + b for every step, in processing order
         self._x = None  # (T, batch, *in_spatial, C) channels_last, kept for the x record
         if x_full is not None:
@@ -242,8 +241,7 @@ class ConvLSTMRun(RecurrentRun):
                 self._x[t] = xl
             xz = self._input_conv(np.ascontiguousarray(xl))
         h_prev, c_prev = self._h[cur], self._c[cur]
-        np.copyto(self._hc, conv_nd(h_prev, L.recurrent_kernel, (1,) * L.rank, (1,) * L.rank, "same"))
-        np.add(xz, self._hc, out=z)
+        np.add(xz, conv_nd(h_prev, L.recurrent_kernel, (1,) * L.rank, (1,) * L.rank, "same"), out=z)
         a[..., :2 * F] = L.rec_act(z[..., :2 * F])
         a[..., 2 * F:3 * F] = L.act(z[..., 2 * F:3 * F])
         a[..., 3 * F:] = L.rec_act(z[..., 3 * F:])
