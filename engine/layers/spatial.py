@@ -14,7 +14,7 @@ from ..errors import FormatError
 from .conv import conv_padding
 
 #: the patch matrix of a convolution is built in parts of at most this many bytes (an image sequence of 120 frames
-#: of 64×64×3 with a 3×3 kernel would otherwise need 53 MB at once)
+#: of 64×64×3 with a 3×3 kernel would otherwise need 53 MB at once; one 1024×1024 frame into 64 channels 2.4 GB)
 PATCH_BYTES = 32 * 1024 ** 2
 
 
@@ -56,7 +56,8 @@ def output_size(size, window: int, stride: int, dilation: int, padding: str):
 def conv_nd(x: np.ndarray, kernel: np.ndarray, strides, dilations, padding: str) -> np.ndarray:
     """``y[n, p, o] = Σ_{tap, c} x_pad[n, p·s + tap·d, c] · kernel[tap, c, o]``: x (N, *S, Cin), kernel (*k, Cin, Cout),
     float32 (N, *S_out, Cout). The patches of every output position are gathered into one matrix (im2col) and
-    multiplied by the kernel as (taps·Cin, Cout), in parts of at most PATCH_BYTES."""
+    multiplied by the kernel as (taps·Cin, Cout), in parts of at most PATCH_BYTES; when even one frame's patches
+    are bigger than that, the product is summed tap by tap instead (no patch matrix at all)."""
     rank = kernel.ndim - 2
     k = kernel.shape[:rank]
     cin, cout = kernel.shape[-2], kernel.shape[-1]
@@ -69,6 +70,13 @@ def conv_nd(x: np.ndarray, kernel: np.ndarray, strides, dilations, padding: str)
     n = x.shape[0]
     y = np.empty((n,) + out + (cout,), np.float32)
     per_frame = int(np.prod(out)) * w.shape[0] * 4
+    if per_frame > PATCH_BYTES:  # one frame's patches would be too big (a large image): a product per kernel tap
+        y.fill(0)
+        for tap in np.ndindex(*k):
+            index = (slice(None),) + tuple(slice(t * d, t * d + (o - 1) * s + 1, s)
+                                           for t, d, o, s in zip(tap, dilations, out, strides))
+            y += x[index] @ kernel[tap]
+        return y
     chunk = max(1, PATCH_BYTES // max(per_frame, 1))
     for a in range(0, n, chunk):
         patches = _patches(x[a:a + chunk], k, strides, dilations, out)  # (n', *out, *k, Cin)

@@ -213,3 +213,21 @@ def test_kernel_exports_as_rows_of_tap_and_channel(tmp_path):
                                   W_f.reshape(-1, W_f.shape[-1]))
     save_matrix(tmp_path / "w.npy", W_f)
     np.testing.assert_array_equal(np.load(tmp_path / "w.npy"), W_f)
+
+
+@pytest.mark.parametrize("name", ["cv_lrcn_global", "cv_conv2d_options", "cv_channels_first", "cv_conv3d",
+                                  "cv_convlstm2d_options", "cv_convlstm3d"])
+def test_big_frames_convolve_tap_by_tap_and_still_match_keras(name, monkeypatch):
+    """When one frame's patch matrix would exceed the budget (big images), convolutions sum a product per kernel tap
+    instead of building it: the same numbers as Keras."""
+    import engine.layers.spatial as spatial
+
+    m, d, xs = load(name, "k3keras")
+    calls = []
+    real = spatial._patches
+    monkeypatch.setattr(spatial, "_patches", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(spatial, "PATCH_BYTES", 64)
+    y = m.predict(xs)
+    assert not calls  # no patch matrix was built
+    for i, yi in enumerate(y if isinstance(y, list) else [y]):
+        assert float(np.max(np.abs(yi - d[f"y_{i}"]))) <= 1e-5
