@@ -73,6 +73,21 @@ def c_lrcn_global(K, major):
     return K.Model(inp, out), xs_float((4, 7, 6, 2))
 
 
+def c_lrcn_bn(K, major):
+    """Per-frame BatchNormalization (both data formats) and SpatialDropout2D, as LRCN models often have."""
+    L, TD = K.layers, K.layers.TimeDistributed
+    inp = K.Input(shape=(4, 8, 8, 3), name="frames")
+    h = TD(L.Conv2D(4, 3, padding="same"), name="td_conv")(inp)
+    h = TD(L.BatchNormalization(), name="td_bn")(h)
+    h = TD(L.Activation("relu"), name="td_relu")(h)
+    h = TD(L.SpatialDropout2D(0.3), name="td_sdrop")(h)
+    h = TD(L.Conv2D(3, 3, data_format="channels_first"), name="td_conv_cf")(h)
+    h = TD(L.BatchNormalization(axis=1), name="td_bn_cf")(h)
+    h = TD(L.GlobalAveragePooling2D(data_format="channels_first"), name="td_gap")(h)
+    out = L.LSTM(3, name="lstm")(h)
+    return K.Model(inp, out), xs_float((4, 8, 8, 3))
+
+
 def c_conv2d_options(K, major):
     """Conv2D and pooling options on plain images: strides, dilation, padding, the pooling strides, keepdims."""
     L = K.layers

@@ -18,7 +18,7 @@ from engine.layers.spatial import conv_nd
 from tests.fixture_index import FIXTURES, find, manifest
 
 ALL = ("k2h5", "k3h5", "k3keras")
-EXPECTED = {n: ALL for n in ("cv_lrcn", "cv_lrcn_global", "cv_conv2d_options", "cv_channels_first", "cv_conv3d",
+EXPECTED = {n: ALL for n in ("cv_lrcn", "cv_lrcn_global", "cv_lrcn_bn", "cv_conv2d_options", "cv_channels_first", "cv_conv3d",
                              "cv_convlstm2d", "cv_convlstm2d_options", "cv_convlstm1d", "cv_convlstm2d_cf",
                              "cv_convlstm3d", "cv_convlstm2d_enc_dec")}
 CONVLSTM = [n for n in EXPECTED if n.startswith("cv_convlstm")]
