@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLay
 from engine.stats import symmetric_limit
 
 from .colors import colormap
+from .integer_axis import integer_axes
 from .replay_plots import nice_ceiling
 
 MAP_NAMES = ("i", "f", "c~", "o", "C", "h")
@@ -68,7 +69,7 @@ class ConvMaps(QWidget):
         self.images: dict[str, pg.ImageItem] = {}
         self.bars: dict[str, pg.ColorBarItem] = {}
         for k, name in enumerate(MAP_NAMES):
-            p = self.glw.addPlot(row=k // 3, col=k % 3, title=MAP_TITLES[name])
+            p = self.glw.addPlot(row=k // 3, col=k % 3, title=MAP_TITLES[name], axisItems=integer_axes("left", "bottom"))
             p.invertY(True)
             p.setAspectLocked(False)
             img = pg.ImageItem(axisOrder="row-major")
@@ -186,8 +187,9 @@ class ConvMaps(QWidget):
             img.setImage(shown, autoLevels=False, levels=(-lim, lim))
             if self._shapes.get(name) != shown.shape:  # a new size (another layer; a 1-D map's rows grow): refit
                 self._shapes[name] = shown.shape
-                img.setRect(pg.QtCore.QRectF(0, 0, shown.shape[1], shown.shape[0]))
-                self.plots[name].setRange(xRange=(0, shown.shape[1]), yRange=(0, shown.shape[0]), padding=0)
+                h, w = shown.shape  # pixel (r, c) centred on (c, r): the integer ticks name rows and columns
+                img.setRect(pg.QtCore.QRectF(-0.5, -0.5, w, h))
+                self.plots[name].setRange(xRange=(-0.5, w - 0.5), yRange=(-0.5, h - 0.5), padding=0)
 
     def _grow_limit(self, name: str, values: np.ndarray) -> float:
         peak = float(np.max(np.abs(values))) if values.size else 0.0
