@@ -1,236 +1,241 @@
-"""Forward-pass speed of the engine against Keras, a textbook NumPy loop and the machine's matrix-multiply limit.
+"""Forward-pass speed of the engine against ONNX Runtime on the same weights, and against the machine's GEMM limit.
 
-A script that prints figures, not a test. It needs real Keras (the ``keras`` extra), because it builds the model and
-times Keras in the same process; the engine itself still imports only NumPy and h5py:
+A script that prints figures, not a test. It needs real Keras (the ``keras`` extra) to build the models and check
+parity, and onnx + onnxruntime (the ``bench`` extra); the engine itself still imports only NumPy and h5py:
 
-    pip install -e '.[keras]'
-    python bench/bench_predict.py                      # about 1 minute on 2 cores
-    python bench/bench_predict.py --batches 1,256 --reps 3
-    python bench/bench_predict.py --rounds 3           # best of three rounds, on a shared machine
+    pip install -e '.[keras,bench]'
+    python bench/bench_predict.py                        # every model, 3 rounds: a few minutes on 2 cores
+    python bench/bench_predict.py --rounds 5 --models lstm --batches 1,256
+    python bench/bench_predict.py --keras                # Keras' own model.predict as a column too
 
-The model is LSTM(256, return_sequences=True) → LSTM(256) → Dense(1) over T=50 steps of 32 features, with random
-weights, saved as .keras into a temporary directory (never kept). For each batch size it times
+The models (random weights, saved as .keras into a temporary directory that is removed at once):
 
-* ours: ``engine.load_model(path).predict(x)`` (the stepper run to the end; a big batch split over the cores, see
-  engine/parallel.py; set LSTM_INSPECTOR_THREADS=1 for no split);
-* Keras: ``model.predict(x, verbose=0)`` (its default batch_size of 32) and ``model(x)``, TensorFlow on the CPU;
-* naive: the per-gate NumPy loop of the classic exercise, eight small dots per step (x@W_i, h@U_i, …), float32;
-* GEMM bound: the model's FLOPs, 2·B·T·(F+u)·4u per LSTM layer plus the Dense, divided by the float32 matmul
-  rate NumPy reaches in this run on each layer's own product at that batch, (B, F+u) @ (F+u, 4u) — the time the
-  matrix multiplies alone would take; "peak bound" uses the best rate of all (1024³, 2048³, those shapes),
+* ``lstm``: LSTM(256, return_sequences) → LSTM(256) → Dense(10), T = 50, 32 features (issue 14's model);
+* ``gru``: the same with GRU(256) (reset_after, Keras' default);
+* ``seed``: LSTM(100) → Dense(1), T = 5, 1 feature (the size of the bundled noisy-sine demo).
 
-each the best of several runs (on a shared machine the slower runs measure the other processes), and checks the
-largest absolute difference between ours and Keras' predict (the project's tolerance is 1e-5).
+ONNX Runtime runs a graph built with the ``onnx`` helper from the Keras model's own weights (bench/_onnx.py: the
+ONNX LSTM's gate order is i o f c, Keras' i f c o), with its default session options (its own thread pool). Both
+are checked against Keras' ``model.predict`` before anything is timed.
+
+For each model and batch, each round times ours (``engine.load_model(path).predict(x)``) and ORT
+(``session.run``) alternately, run after run, so that both see the same load; a round's figure is the best of its
+runs, and the ratio ours/ORT is taken within the round. The table shows the median over the rounds and, in
+brackets, the spread (smallest–largest) over the rounds. "GEMM bound": the recurrent layers' FLOPs (2·B·T·K·N per
+layer, (B, K) @ (K, N) with K = features + units, N = gates · units) at the float32 matmul rate NumPy reaches in
+this run on that very product, with all its threads: the time the matrix multiplies alone would take. The load
+average is printed with each round: on a shared machine, compare ratios, not times.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import fmt_time, load_note, sgemm_rates, timed  # noqa: E402
+from _util import fmt_time, load_note, sgemm_rates  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import engine  # noqa: E402
 from engine.parallel import cores  # noqa: E402
 
-T, F, UNITS = 50, 32, 256
+
+@dataclass
+class Spec:
+    key: str
+    label: str
+    cell: str  # "LSTM" or "GRU"
+    units: tuple[int, ...]
+    T: int
+    F: int
+    out: int
+    batches: tuple[int, ...]
 
 
-def build_keras_model(path: Path):
+SPECS = {
+    "lstm": Spec("lstm", "LSTM(256) → LSTM(256) → Dense(10), T = 50, 32 features", "LSTM", (256, 256), 50, 32, 10,
+                 (1, 16, 256, 1024)),
+    "gru": Spec("gru", "GRU(256) → GRU(256) → Dense(10), T = 50, 32 features", "GRU", (256, 256), 50, 32, 10,
+                (1, 16, 256)),
+    "seed": Spec("seed", "LSTM(100) → Dense(1), T = 5, 1 feature (the demo's size)", "LSTM", (100,), 5, 1, 1,
+                 (1, 16, 256)),
+}
+
+
+def build_keras_model(spec: Spec, path: Path):
     import keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((T, F)),
-        keras.layers.LSTM(UNITS, return_sequences=True),
-        keras.layers.LSTM(UNITS),
-        keras.layers.Dense(1),
-    ])
+    cell = getattr(keras.layers, spec.cell)
+    layers = [keras.Input((spec.T, spec.F))]
+    for k, u in enumerate(spec.units):
+        layers.append(cell(u, return_sequences=k < len(spec.units) - 1))
+    layers.append(keras.layers.Dense(spec.out))
+    model = keras.Sequential(layers)
     # random weights everywhere (Keras' initial biases are zeros and ones), scaled so the gates spread over (0, 1)
     rng = np.random.default_rng(1)
     weights = []
     for w in model.get_weights():
-        fan_in = w.shape[0] if w.ndim == 2 else 4
+        fan_in = w.shape[0] if w.ndim == 2 and w.shape[0] > 2 else 4
         weights.append((rng.standard_normal(w.shape) / np.sqrt(fan_in)).astype(np.float32))
     model.set_weights(weights)
     model.save(path)
     return model
 
 
-def naive_lstm_weights(model):
-    """Per layer: (kind, arrays) with each LSTM's kernels split per gate, Keras' column order i f c o."""
-    out = []
-    for layer in model.layers:
-        w = layer.get_weights()
-        if layer.__class__.__name__ == "LSTM":
-            W, U, b = w
-            u = U.shape[0]
-            gates = {g: (W[:, k * u:(k + 1) * u], U[:, k * u:(k + 1) * u], b[k * u:(k + 1) * u])
-                     for k, g in enumerate("ifco")}
-            out.append(("lstm", gates, layer.return_sequences))
-        else:
-            out.append(("dense", w, None))
+def layer_products(spec: Spec) -> list[tuple[int, int]]:
+    """(K, N) of each recurrent layer's step product: (B, K) @ (K, N)."""
+    gates = 4 if spec.cell == "LSTM" else 3
+    out, fin = [], spec.F
+    for u in spec.units:
+        out.append((fin + u, gates * u))
+        fin = u
     return out
 
 
-def naive_predict(layers, x):
-    """The classic exercise: per step, per gate, x_t·W_g + h·U_g + b_g, then the cell update."""
-    def sigmoid(v):
-        return 1.0 / (1.0 + np.exp(-v))
-
-    seq = x
-    for kind, w, return_sequences in layers:
-        if kind == "dense":
-            seq = seq @ w[0] + w[1]
-            continue
-        (Wi, Ui, bi), (Wf, Uf, bf), (Wc, Uc, bc), (Wo, Uo, bo) = (w[g] for g in "ifco")
-        B = seq.shape[0]
-        u = Ui.shape[0]
-        h = np.zeros((B, u), np.float32)
-        c = np.zeros((B, u), np.float32)
-        hs = []
-        for t in range(seq.shape[1]):
-            xt = seq[:, t]
-            i = sigmoid(np.dot(xt, Wi) + np.dot(h, Ui) + bi)
-            f = sigmoid(np.dot(xt, Wf) + np.dot(h, Uf) + bf)
-            g = np.tanh(np.dot(xt, Wc) + np.dot(h, Uc) + bc)
-            o = sigmoid(np.dot(xt, Wo) + np.dot(h, Uo) + bo)
-            c = f * c + i * g
-            h = o * np.tanh(c)
-            hs.append(h)
-        seq = np.stack(hs, axis=1) if return_sequences else h
-    return seq
+@dataclass
+class Cell:
+    """One (model, batch): each round's best times and ratio."""
+    ours: list[float] = field(default_factory=list)
+    ort: list[float] = field(default_factory=list)
+    keras: list[float] = field(default_factory=list)
+    ratio: list[float] = field(default_factory=list)
+    bound: float = 0.0
 
 
-def lstm_shapes(model) -> list[tuple[int, int]]:
-    """(F+u, 4u) of each LSTM layer: the step's product is (B, F+u) @ (F+u, 4u)."""
-    out = []
-    for layer in model.layers:
-        if layer.__class__.__name__ == "LSTM":
-            w = layer.get_weights()
-            out.append((w[0].shape[0] + w[1].shape[0], w[1].shape[1]))
-    return out
+def interleaved(fns, reps: int, min_total: float) -> list[float]:
+    """Best time of each of ``fns``, run one after the other ``reps`` times (more while under ``min_total`` s)."""
+    best = [float("inf")] * len(fns)
+    t_start = time.perf_counter()
+    n = 0
+    while n < reps or (time.perf_counter() - t_start < min_total and n < 500):
+        for k, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t0)
+        n += 1
+    return best
 
 
-def lstm_flops(batch: int, shapes) -> float:
-    return sum(2.0 * batch * T * k * n for k, n in shapes)
+def spread(values: list[float], fmt) -> str:
+    med = statistics.median(values)
+    if len(values) == 1:
+        return fmt(med)
+    return f"{fmt(med)} ({fmt(min(values))}–{fmt(max(values))})"
 
 
-def model_flops(model, batch: int) -> float:
-    total = 0.0
-    for layer in model.layers:
-        w = layer.get_weights()
-        if layer.__class__.__name__ == "LSTM":
-            fin, u = w[0].shape[0], w[1].shape[0]
-            total += 2.0 * batch * T * (fin + u) * 4 * u
-        else:
-            total += 2.0 * batch * w[0].shape[0] * w[0].shape[1]
-    return total
+def ratio_fmt(r: float) -> str:
+    return f"{r:.2f}x"
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--batches", default="1,16,256,1024")
-    ap.add_argument("--reps", type=int, default=5, help="runs per figure (Keras and the naive loop: fewer)")
-    ap.add_argument("--rounds", type=int, default=1, help="repeat everything, keeping each figure's best")
+    ap.add_argument("--models", default="lstm,gru,seed", help="any of " + ", ".join(SPECS))
+    ap.add_argument("--batches", default=None, help="instead of each model's own, e.g. 1,256")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds; each figure is the median of their bests")
+    ap.add_argument("--reps", type=int, default=5, help="runs of each per round (more for fast ones)")
+    ap.add_argument("--keras", action="store_true", help="time Keras' model.predict too (slow)")
     args = ap.parse_args()
-    batches = [int(b) for b in args.batches.split(",")]
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench_predict_"))
-    path = tmp / "lstm2x256.keras"
-    kmodel = build_keras_model(path)
-    ours = engine.load_model(path)
-    shutil.rmtree(tmp)
-    naive_layers = naive_lstm_weights(kmodel)
+    import onnxruntime
 
-    layer_shapes = lstm_shapes(kmodel)  # (F+u, 4u) per LSTM layer
-    shapes = [(1024, 1024, 1024), (2048, 2048, 2048)] + [(B, k, n) for B in batches for k, n in layer_shapes]
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _onnx import keras_layers, onnx_model, ort_predict, ort_session
+
+    specs = [SPECS[k] for k in args.models.split(",")]
+    print(f"NumPy {np.__version__}, ONNX Runtime {onnxruntime.__version__}; engine threads {cores().threads}; "
+          f"{load_note()}", flush=True)
+    setups = []
+    rng = np.random.default_rng(2)
+    for spec in specs:
+        batches = tuple(int(b) for b in args.batches.split(",")) if args.batches else spec.batches
+        tmp = Path(tempfile.mkdtemp(prefix="bench_predict_"))
+        try:
+            path = tmp / f"{spec.key}.keras"
+            kmodel = build_keras_model(spec, path)
+            ours = engine.load_model(path)
+        finally:
+            shutil.rmtree(tmp)
+        sess = ort_session(onnx_model(keras_layers(kmodel), spec.T, spec.F))
+        xs = {B: rng.standard_normal((B, spec.T, spec.F), dtype=np.float32) for B in batches}
+        # parity first: ours and ORT against Keras on every batch
+        errs = {}
+        for B, x in xs.items():
+            yk = kmodel.predict(x, verbose=0)
+            errs[B] = (float(np.max(np.abs(ours.predict(x) - yk))), float(np.max(np.abs(ort_predict(sess, x) - yk))))
+        setups.append((spec, batches, kmodel, ours, sess, xs, errs))
+        worst = max(max(e) for e in errs.values())
+        print(f"{spec.key}: parity with Keras' predict: ours {max(e[0] for e in errs.values()):.1e}, ORT "
+              f"{max(e[1] for e in errs.values()):.1e} ({'OK' if worst <= 1e-5 else 'OVER'} 1e-5)", flush=True)
+
+    # sgemm rate of every layer's product at every batch (best seen over the run)
     rates: dict = {}
 
-    def measure(which):
-        # each rate is the best seen over the run (measured at the start, before its batch and at the end), so a
-        # moment when other processes hold the CPUs does not make the bound look easy
-        for shape, r in sgemm_rates(which).items():
+    def measure(shapes):
+        for shape, r in sgemm_rates(shapes).items():
             rates[shape] = max(r, rates.get(shape, 0.0))
 
-    measure(shapes)
-    first_peak = rates[(2048, 2048, 2048)]
-    print(f"engine: {ours.format_label}, {ours.param_count():,} parameters; {load_note()}")
+    all_shapes = sorted({(B, k, n) for spec, batches, *_ in setups for B in batches for k, n in layer_products(spec)})
+    measure(all_shapes)
 
-    rng = np.random.default_rng(2)
-    xs = {B: rng.standard_normal((B, T, F), dtype=np.float32) for B in batches}
-    best: dict = {}
+    cells = {(spec.key, B): Cell() for spec, batches, *_ in setups for B in batches}
     for rnd in range(args.rounds):
-        for B in batches:
-            x = xs[B]
-            measure([(B, k, n) for k, n in layer_shapes])
-            y_ours = ours.predict(x)
-            time.sleep(0.2)  # let TensorFlow's threads from the previous batch go idle
-            t_ours, med_ours = timed(lambda: ours.predict(x), reps=args.reps, min_total=1.0)
-            y_keras = kmodel.predict(x, verbose=0)
-            kmodel(x)
-            k_reps = max(2, args.reps // 2)
-            t_keras, _ = timed(lambda: kmodel.predict(x, verbose=0), reps=k_reps)
-            t_call, _ = timed(lambda: kmodel(x), reps=k_reps)
-            y_naive = naive_predict(naive_layers, x)
-            t_naive, _ = timed(lambda: naive_predict(naive_layers, x), reps=2 if B >= 256 else k_reps)
-            err = float(np.max(np.abs(y_ours - y_keras)))
-            err_naive = float(np.max(np.abs(y_naive - y_keras)))
-            new = [B, t_ours, med_ours, t_keras, t_call, t_naive, None, err, err_naive, None]
-            old = best.get(B)
-            if old is None:
-                best[B] = new
-            else:  # the best time of every column over the rounds; the worst parity
-                for i in (1, 3, 4, 5):
-                    old[i] = min(old[i], new[i])
-                old[2] = min(old[2], med_ours)
-                old[7], old[8] = max(old[7], err), max(old[8], err_naive)
-            print(f"  round {rnd + 1}, batch {B}: done", flush=True)
-    rows = [best[B] for B in batches]
-
-    measure(shapes)
-    peak = max(rates.values())
-    for row in rows:
-        B = row[0]
-        flops = model_flops(kmodel, B)
-        row[9] = flops / peak
-        row[6] = sum(2.0 * B * T * k * n / rates[(B, k, n)] for k, n in layer_shapes)
-        row[6] += (flops - lstm_flops(B, layer_shapes)) / peak  # the Dense
+        print(f"round {rnd + 1}/{args.rounds}: {load_note()}", flush=True)
+        for spec, batches, kmodel, ours, sess, xs, _ in setups:
+            for B in batches:
+                x = xs[B]
+                c = cells[(spec.key, B)]
+                ours.predict(x)  # warm: the step weights are built on first use; ORT's arena on its first run
+                ort_predict(sess, x)
+                t_ours, t_ort = interleaved([lambda: ours.predict(x), lambda: ort_predict(sess, x)],
+                                            reps=args.reps, min_total=1.0)
+                c.ours.append(t_ours)
+                c.ort.append(t_ort)
+                c.ratio.append(t_ours / t_ort)
+                if args.keras:
+                    (t_k,) = interleaved([lambda: kmodel.predict(x, verbose=0)], reps=max(2, args.reps // 2),
+                                         min_total=0.0)
+                    c.keras.append(t_k)
+        measure(all_shapes)
+    print(f"after the rounds: {load_note()}")
     print("NumPy sgemm GFLOP/s (best over the run): "
-          + ", ".join(f"{m}x{k}x{n} {r / 1e9:.0f}" for (m, k, n), r in rates.items()))
+          + ", ".join(f"{m}x{k}x{n} {r / 1e9:.0f}" for (m, k, n), r in sorted(rates.items())))
 
-    head = ("batch", "ours", "(median)", "Keras predict", "Keras model(x)", "naive loop", "GEMM bound",
-            "predict/ours", "model(x)/ours", "naive/ours", "ours/bound", "ours/peak bound", "max|ours-Keras|")
-    table = [head]
-    for B, t, med, tk, tc, tn, tb, err, _, tp in rows:
-        table.append((str(B), fmt_time(t), fmt_time(med), fmt_time(tk), fmt_time(tc), fmt_time(tn), fmt_time(tb),
-                      f"{tk / t:.1f}x", f"{tc / t:.1f}x", f"{tn / t:.1f}x", f"{t / tb:.2f}", f"{t / tp:.2f}",
-                      f"{err:.1e}"))
-    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
-    print()
-    for k, r in enumerate(table):
-        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
-        if k == 0:
-            print("  ".join("-" * w for w in widths))
-    print()
-    print(f"naive loop vs Keras: max abs difference {max(r[8] for r in rows):.1e}")
-    worst = max(r[7] for r in rows)
-    print(f"parity: max abs difference ours vs Keras predict {worst:.1e} ({'OK' if worst <= 1e-5 else 'OVER'} 1e-5)")
-    print(f"sgemm 2048³ at the start {first_peak / 1e9:.0f} GFLOP/s, best {rates[(2048, 2048, 2048)] / 1e9:.0f} (far "
-          f"apart: other processes held the CPUs for a while); {load_note()}")
-    c = cores()
-    first = next((b for b in range(2, 1 << 16) if len(c.batch_parts(b, ours.widest_recurrent())) > 1), None)
-    print(f"engine: a batch of this model runs split over {c.threads} threads from {first} samples; stalls noticed "
-          f"at batch 1: {c.stalls}")
+    for spec, batches, _, ours, _, _, errs in setups:
+        print()
+        print(f"### {spec.label}")
+        print()
+        head = ["batch", "ours", "ONNX Runtime", "ours / ORT", "GEMM bound", "ours / bound", "max |ours − Keras|",
+                "max |ORT − Keras|"]
+        if args.keras:
+            head[3:3] = ["Keras predict"]
+        rows = [head]
+        for B in batches:
+            c = cells[(spec.key, B)]
+            bound = sum(2.0 * B * spec.T * k * n / rates[(B, k, n)] for k, n in layer_products(spec))
+            row = [str(B), spread(c.ours, fmt_time), spread(c.ort, fmt_time), spread(c.ratio, ratio_fmt),
+                   fmt_time(bound), spread([t / bound for t in c.ours], lambda r: f"{r:.2f}"),
+                   f"{errs[B][0]:.1e}", f"{errs[B][1]:.1e}"]
+            if args.keras:
+                row[3:3] = [spread(c.keras, fmt_time)]
+            rows.append(row)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        for k, r in enumerate(rows):
+            print("| " + " | ".join(v.rjust(w) for v, w in zip(r, widths)) + " |")
+            if k == 0:
+                print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
+        first = next((b for b in range(2, 1 << 16) if len(cores().batch_parts(b, ours.widest_recurrent())) > 1), None)
+        print(f"\n(median of {args.rounds} rounds' bests, (smallest–largest); the batch is split over "
+              f"{cores().threads} threads from {first} samples; stalls noticed at batch 1: {cores().stalls})")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..activations import inplace
 from ..errors import FormatError
 from .base import register
-from .recurrent import CellLayer, Records, RecurrentRun, initial_states, time_major_inputs
+from .projected_run import ProjectedRun
+from .recurrent import CellLayer
 
 GATES = ("z", "r", "h")
 
@@ -61,74 +63,66 @@ class GRU(CellLayer):
         return GRURun(self, batch, T, x_full, initial_state, record)
 
 
-class GRURun(RecurrentRun):
+class GRURun(ProjectedRun):
+    """One GRU pass over a batch (see ``ProjectedRun`` for the buffers). A step is one product h_{t-1}·U (reset_after;
+    two without it, the second on r ⊙ h_{t-1}) and a dozen ufuncs into preallocated buffers; it allocates nothing.
+
+    Gate slots ``g`` (slots, 3u, batch) hold [z; r; h̃] of a step, a slot per step when recording (the ``z``,
+    ``r`` and ``h~`` records are views of them), else one. z and r are activated together (one call over 2u)."""
+
+    n_gates = 3
+
     def __init__(self, layer: GRU, batch, T, x_full, initial_state, record):
-        self.layer = layer
-        self.T = T
-        self.t = 0
-        u = layer.units
-        (self.h,) = initial_states(layer, batch, initial_state)
-        self.x_full = None
-        self.proj = None
-        if x_full is not None:
-            xt = time_major_inputs(layer, x_full)
-            self.x_full = xt
-            proj = (xt.reshape(T * batch, -1) @ layer.kernel).reshape(T, batch, 3 * u)
-            if layer.input_bias is not None:
-                proj += layer.input_bias
-            self.proj = proj
-        self.seq = np.zeros((batch, T, u), np.float32) if layer.return_sequences else None
-        self.records = None
-        if record:
-            self.records = Records({"x": np.zeros((batch, T, layer.input_features), np.float32)})
-            for name in ("z", "r", "h~", "h"):
-                self.records[name] = np.zeros((batch, T, u), np.float32)
-
-    def step(self, x_t=None):
-        L = self.layer
-        t = self.t
-        if t >= self.T:
-            raise IndexError("run is complete")
-        u = L.units
-        if self.proj is not None:
-            mx = self.proj[t]
-            x_t = self.x_full[t]
+        super().__init__(layer, batch, T, x_full, initial_state, record, layer.input_bias)
+        u = self.u
+        f32 = np.float32
+        self.U_t = np.asarray(layer.recurrent_kernel, f32).T  # (3u, u), a view: BLAS reads it transposed
+        # the recurrent bias repeated over the batch: adding a (3u, 1) column would make NumPy buffer each call
+        self.rec_bias = None if layer.recurrent_bias is None else np.repeat(
+            np.asarray(layer.recurrent_bias, f32)[:, None], batch, axis=1)
+        self.rec_act = inplace(layer.rec_act)
+        self.act = inplace(layer.act)
+        self.g = np.zeros((T if self.recording else 1, 3 * u, batch), f32)
+        if layer.reset_after:
+            self.mh = np.zeros((3 * u, batch), f32)  # h_{t-1}·U + b_rec
         else:
-            mx = x_t @ L.kernel
-            if L.input_bias is not None:
-                mx = mx + L.input_bias
-        h_prev = self.h
-        if L.reset_after:
-            mi = h_prev @ L.recurrent_kernel
-            if L.recurrent_bias is not None:
-                mi = mi + L.recurrent_bias
-            z = L.rec_act(mx[:, :u] + mi[:, :u])
-            r = L.rec_act(mx[:, u:2 * u] + mi[:, u:2 * u])
-            hh = L.act(mx[:, 2 * u:] + r * mi[:, 2 * u:])
+            self.U_zr_t, self.U_h_t = self.U_t[:2 * u], self.U_t[2 * u:]
+            self.mh = np.zeros((2 * u, batch), f32)  # h_{t-1}·U_zr
+            self.rh = np.zeros((u, batch), f32)  # r ⊙ h_{t-1}
+        self.tmp = np.zeros((u, batch), f32)
+        self.tmp2 = np.zeros((u, batch), f32)
+        if self.recording:
+            r = self._base_records()
+            for k, name in enumerate(("z", "r", "h~")):
+                r[name] = self.g[:, k * u:(k + 1) * u].transpose(2, 0, 1)
+            self.records = r
+
+    def _cell(self, t, cur, nxt, mx):
+        u = self.u
+        g = self.g[t if self.recording else 0]
+        h_prev, h = self.hs[cur], self.hs[nxt]
+        zr, z, r, hh = g[:2 * u], g[:u], g[u:2 * u], g[2 * u:]
+        mh, tmp = self.mh, self.tmp
+        if self.layer.reset_after:
+            np.matmul(self.U_t, h_prev, out=mh)
+            if self.rec_bias is not None:
+                np.add(mh, self.rec_bias, out=mh)
+            np.add(mx[:2 * u], mh[:2 * u], out=zr)
+            self.rec_act(zr, zr)
+            np.multiply(r, mh[2 * u:], out=tmp)  # r ⊙ (h_{t-1}·U_h + b_rec_h)
         else:
-            U = L.recurrent_kernel
-            z = L.rec_act(mx[:, :u] + h_prev @ U[:, :u])
-            r = L.rec_act(mx[:, u:2 * u] + h_prev @ U[:, u:2 * u])
-            hh = L.act(mx[:, 2 * u:] + (r * h_prev) @ U[:, 2 * u:])
-        h = (z * h_prev + (1 - z) * hh).astype(np.float32, copy=False)
-        self.h = h
-        if self.seq is not None:
-            self.seq[:, t] = h
-        rec = self.records
-        if rec is not None:
-            rec["x"][:, t] = x_t
-            rec["z"][:, t] = z
-            rec["r"][:, t] = r
-            rec["h~"][:, t] = hh
-            rec["h"][:, t] = h
-        self.t = t + 1
+            np.matmul(self.U_zr_t, h_prev, out=mh)
+            np.add(mx[:2 * u], mh, out=zr)
+            self.rec_act(zr, zr)
+            np.multiply(r, h_prev, out=self.rh)
+            np.matmul(self.U_h_t, self.rh, out=tmp)  # (r ⊙ h_{t-1})·U_h
+        np.add(mx[2 * u:], tmp, out=hh)
+        self.act(hh, hh)
+        # h_t = z ⊙ h_{t-1} + (1 − z) ⊙ h̃, in Keras' order
+        np.multiply(z, h_prev, out=tmp)
+        np.subtract(_ONE, z, out=self.tmp2)
+        np.multiply(self.tmp2, hh, out=self.tmp2)
+        np.add(tmp, self.tmp2, out=h)
 
-    def states(self):
-        return [self.h]
 
-    def set_states(self, states):
-        self.h = np.array(states[0], dtype=np.float32)
-
-    def current_outputs(self):
-        first = self.seq if self.seq is not None else self.h
-        return [first] + ([self.h] if self.layer.return_state else [])
+_ONE = np.array(1, np.float32)

@@ -12,6 +12,7 @@ import engine
 from engine import parallel
 from engine.activations import get_activation
 from engine.layers.lstm import LSTMRun
+from engine.layers.projected_run import ProjectedRun
 from tests.fixture_index import FIXTURES, case_id, cases
 
 TOL = 1e-5
@@ -265,3 +266,97 @@ def test_guard_only_for_batch_one():
     assert parallel.StallGuard.make(4) is None
     made = parallel.StallGuard.make(1)
     assert (made is not None) == (parallel.cores().blas_threads() > 1)
+
+
+# --- GRU and SimpleRNN: the same treatment (engine/layers/projected_run.py) -------------------------------------
+def _classes(e) -> set[str]:
+    model = engine.load_model(FIXTURES / e["model"])
+    out = set()
+    for layer in model.layers:
+        out.add(layer.class_name)
+        inner = getattr(layer, "forward_layer", None)
+        if inner is not None:
+            out.add(inner.class_name)
+    return out
+
+
+GRU_RNN_CASES = [e for e in cases() if e["format"] == "k3keras" and _classes(e) & {"GRU", "SimpleRNN"}]
+
+
+@pytest.fixture
+def force_projection(monkeypatch):
+    def apply(path: str) -> None:
+        if path == "stepped_projection":  # every step projects its own x_t, as for a stepped input
+            monkeypatch.setattr(ProjectedRun, "PROJ_MAX_BYTES", 0)
+        elif path == "split":
+            monkeypatch.setattr(parallel, "SPLIT_MIN_PART", 1)
+            monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 1)
+            monkeypatch.setattr(parallel.cores(), "threads", 2)
+    return apply
+
+
+def test_there_are_gru_and_rnn_cases():
+    assert len(GRU_RNN_CASES) >= 10
+
+
+@pytest.mark.parametrize("path", ("default", "stepped_projection", "split"))
+@pytest.mark.parametrize("e", GRU_RNN_CASES, ids=case_id)
+def test_gru_rnn_paths_match_keras(e, path, force_projection):
+    force_projection(path)
+    model, data, xs = load(e)
+    y = model.predict(xs)
+    for i, yi in enumerate(y if isinstance(y, list) else [y]):
+        np.testing.assert_allclose(yi, data[f"y_{i}"], rtol=0, atol=TOL, err_msg=f"output {i}")
+    if path == "split":
+        return
+    st = model.stepper(xs, record=True, readout=True)
+    st.run()
+    for a, b in zip(st.outputs(), y if isinstance(y, list) else [y]):
+        np.testing.assert_array_equal(a, b)  # stepping to the end is predict, bit for bit
+
+
+def _gru_rnn_layer(kind: str, reset_after: bool | None = None):
+    for e in GRU_RNN_CASES:
+        model = engine.load_model(FIXTURES / e["model"])
+        for layer in model.layers:
+            if layer.class_name == kind and (reset_after is None or layer.reset_after == reset_after):
+                return layer
+    raise LookupError(kind)
+
+
+@pytest.mark.parametrize("kind", ("LSTM", "GRU-reset_after", "GRU-reset_before", "SimpleRNN"))
+@pytest.mark.parametrize("stepped", (False, True), ids=("whole_input", "stepped_input"))
+@pytest.mark.parametrize("record", (False, True), ids=("predict", "record"))
+def test_a_step_allocates_nothing(kind, stepped, record):
+    """Every buffer is made when the run starts: the steps allocate no array (at batch 2048 a (batch, units)
+    temporary is kilobytes; views of the buffers are a few hundred bytes of Python objects, freed at once).
+    tanh / sigmoid, which have in-place forms (other activations are computed, then copied)."""
+    import tracemalloc
+
+    from engine.activations import sigmoid, tanh
+
+    if kind == "LSTM":
+        layer = engine.load_model(FIXTURES / LSTM_CASES[0]["model"]).recurrent_layers[0]
+    elif kind == "SimpleRNN":
+        layer = _gru_rnn_layer("SimpleRNN")
+    else:
+        layer = _gru_rnn_layer("GRU", reset_after=kind.endswith("after"))
+    layer.act = tanh
+    if hasattr(layer, "rec_act"):
+        layer.rec_act = sigmoid
+    batch, T = 2048, 6
+    assert batch * layer.units * 4 >= 8192
+    x = np.random.default_rng(0).standard_normal((batch, T, layer.input_features), dtype=np.float32)
+    run = layer.begin(batch, T, x_full=None if stepped else x, record=record)
+    xs = [np.ascontiguousarray(x[:, t]) for t in range(T)]
+    with np.errstate(over="ignore"):
+        run.step(xs[0] if stepped else None)  # first step outside the measure (lazy set-up, caches)
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            for t in range(1, T):
+                run.step(xs[t] if stepped else None)
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+    assert peak < 2048, f"{peak} bytes allocated during the steps"
