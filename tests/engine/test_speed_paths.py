@@ -13,6 +13,7 @@ from engine import parallel
 from engine.activations import get_activation
 from engine.layers.lstm import LSTMRun
 from engine.layers.projected_run import ProjectedRun
+from engine.stepper import Stepper
 from tests.fixture_index import FIXTURES, case_id, cases
 
 TOL = 1e-5
@@ -360,3 +361,35 @@ def test_a_step_allocates_nothing(kind, stepped, record):
         finally:
             tracemalloc.stop()
     assert peak < 2048, f"{peak} bytes allocated during the steps"
+
+
+# --- predict runs a stage layer by layer (Stepper._run_stage): the same steps in another order ------------------
+@pytest.mark.parametrize("e", [e for e in LSTM_CASES + GRU_RNN_CASES if e["name"] in (
+    "stack_seq", "br_masking", "br_masking_init", "br_masking_merge", "br_nested_seq", "br_simplernn", "br_timedist",
+    "br_multi_io", "br_gru_before")], ids=case_id)
+def test_layer_by_layer_records_equal_step_by_step(e, monkeypatch):
+    model, _, xs = load(e)
+    calls = []
+    real = Stepper._run_stage
+    monkeypatch.setattr(Stepper, "_run_stage", lambda self, st: (calls.append(st.index), real(self, st)))
+    by_layer = model.stepper(xs, record=True, readout=False)
+    outs = by_layer.run()
+    assert calls, "run() without readouts goes layer by layer"
+    by_step = model.stepper(xs, record=True, readout=False)
+    while by_step.step() is not None:
+        pass
+    assert by_layer.stage_log == by_step.stage_log and by_layer.step_index == by_step.step_index
+    for a, b in zip(outs, by_step.outputs()):
+        np.testing.assert_array_equal(a, b)
+    for nid, run in by_step.runs.items():
+        other = by_layer.runs[nid]
+        for name in run.records or {}:
+            np.testing.assert_array_equal(other.records[name], run.records[name], err_msg=name)
+
+
+def test_run_after_some_steps_finishes_step_by_step():
+    e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
+    model, _, xs = load(e)
+    st = model.stepper(xs, record=False, readout=False)
+    st.seek(2)
+    np.testing.assert_array_equal(st.run()[0], model.predict(xs))
