@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BLOCKER = textwrap.dedent(
     """
     import sys, importlib.abc
-    BLOCKED = ("PySide6", "shiboken6", "pyqtgraph", "PyQt5", "PyQt6", "tensorflow", "keras", "tf_keras")
+    BLOCKED = ("PySide6", "shiboken6", "pyqtgraph", "PyQt5", "PyQt6", "tensorflow", "keras", "tf_keras", "onnx",
+               "onnxruntime")
     class Block(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
             if name.split(".")[0] in BLOCKED:
