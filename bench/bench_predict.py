@@ -214,8 +214,8 @@ def main() -> None:
         print()
         print(f"### {spec.label}")
         print()
-        head = ["batch", "ours", "ONNX Runtime", "ours / ORT", "GEMM bound", "ours / bound", "max |ours − Keras|",
-                "max |ORT − Keras|"]
+        head = ["batch", "ours", "ONNX Runtime", "ours / ORT", "GEMM bound", "ours / bound", "max abs(ours − Keras)",
+                "max abs(ORT − Keras)"]
         if args.keras:
             head[3:3] = ["Keras predict"]
         rows = [head]
