@@ -148,7 +148,6 @@ def main() -> None:
 
     import onnxruntime
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _onnx import keras_layers, onnx_model, ort_predict, ort_session
 
     specs = [SPECS[k] for k in args.models.split(",")]
