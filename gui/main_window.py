@@ -375,7 +375,7 @@ class MainWindow(QMainWindow):
             return  # the plots stay cleared, the reason in their place
         self.plots.set_directions(s.directions(), s.direction)
         run_T = s.layer_T() if s.stepper is not None else 0
-        self.plots.configure(s.shown_layer, run_T, s.gate_names(), s.state_names(), s.output_dims())
+        self.plots.configure(s.shown_layer, run_T, s.gate_names(), s.state_names(), s.output_dims(), s.total_steps)
         self._configure_conv_maps()
 
     # --- a ConvLSTM layer: its maps in their own tab (gui/conv_maps.py) ----------------------------------------------
@@ -466,7 +466,9 @@ class MainWindow(QMainWindow):
     def _on_step_changed(self, n: int) -> None:
         s = self.session
         self.bar.show_step(n, s.step_detail())
-        if s.problem is not None:
+        if s.problem is not None:  # nothing is replayed: no row is being read
+            self.input_panel.set_current_step(-1)
+            self.input_panel.set_masked(None)
             return
         steps = s.layer_steps_done()
         self.plots.update_states(s.records(), steps, s.gate_names(), s.state_names(), s.layer_times())

@@ -108,8 +108,9 @@ class ReplayPlots(QWidget):
         self.p_s = g.addPlot(row=1, col=2, title="Prediction vs truth")
         # No grids on the plots that change every step: an axis draws its grid across the whole plot, so every
         # update of the data would repaint the axis too (≈ 2 ms per axis per step).
-        for p in (self.p_c, self.p_h, self.p_r):
-            p.setLabel("bottom", "step t")
+        for p in (self.p_c, self.p_h):
+            p.setLabel("bottom", "t")
+        self.p_r.setLabel("bottom", "step")
         self.p_r.showGrid(x=False, y=True, alpha=0.25)
         self.p_g.setLabel("bottom", "unit")
         self.p_g.setLabel("left", "activation")
@@ -214,7 +215,7 @@ class ReplayPlots(QWidget):
 
     # --- configuration per model / layer ---------------------------------------------------------------------
     def configure(self, layer, T: int, gate_names: tuple[str, ...], state_names: tuple[str, str | None],
-                  out_dims: int) -> None:
+                  out_dims: int, total_steps: int | None = None) -> None:
         """Create the items for this layer: called when a model opens or another layer is selected."""
         for p, items in ((self.p_c, self.c_curves), (self.p_h, self.h_curves)):
             for it in items:
@@ -326,7 +327,8 @@ class ReplayPlots(QWidget):
         if gate_names:
             self.p_g.setXRange(-0.5, max(self.units - 0.5, 0.5), padding=0.02)
         self.out_dims = 0  # readout curves are made for the readout's own width when it first comes (see below)
-        self.p_r.setXRange(*x_range, padding=0.02)
+        # the readout is over every step of the model (all stages), not only this layer's
+        self.p_r.setXRange(-0.5, max(total_steps or T, 1) - 0.5, padding=0.02)
         self.unit = -1
         self.highlight_unit(-1)
 
@@ -492,6 +494,7 @@ class ReplayPlots(QWidget):
         if names == self._legend_names or self.p_r.legend is None:
             return
         self.p_r.legend.clear()
+        self.p_r.legend.setVisible(bool(names))  # an empty legend is still drawn as a little box
         by_name = {self._curve_name(d): c for d, c in zip(self._readout_dims, self.readout_curves)}
         for name in names:
             self.p_r.legend.addItem(self.target_sample if name == "target" else by_name[name], name)
@@ -507,9 +510,9 @@ class ReplayPlots(QWidget):
         undefined = steps > 0 and (series is None or not np.isfinite(series).any())
         if undefined != self.readout_note.isVisible():
             self.readout_note.setVisible(undefined)
-        if undefined:
-            lo, hi = self._yranges.get(id(self.p_r), (0.0, 1.0))
-            self.readout_note.setPos((self.T - 1) / 2, (lo + hi) / 2)
+        if undefined:  # in the middle of what the plot shows
+            (x0, x1), (y0, y1) = self.p_r.viewRange()
+            self.readout_note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
         dims = 0 if series is None else series.shape[1]
         if dims:
             dim = min(max(dim, 0), dims - 1)
@@ -556,10 +559,14 @@ class ReplayPlots(QWidget):
         t = None if truth is None or truth.shape[0] != n else truth
         self.pred_curve.setData(x, p) if p is not None else self.pred_curve.setData([], [])
         self.truth_curve.setData(x, t) if t is not None else self.truth_curve.setData([], [])
-        if self.p_b.legend is not None:
-            for item, text in self.p_b.legend.items:
-                if item.item is self.pred_curve and text.text != label:
-                    text.setText(label)
+        legend = self.p_b.legend
+        if legend is not None:  # the legend names what is drawn
+            want = ([(self.truth_curve, "truth")] if t is not None else []) + \
+                   ([(self.pred_curve, label)] if p is not None else [])
+            if [(it.item, text.text) for it, text in legend.items] != want:
+                legend.clear()
+                for item, name in want:
+                    legend.addItem(item, name)
         self.sample_line.setVisible(n > 0)
         self.sample_line.setPos(sample)
         self.p_b.setTitle(f"Batch: final {label} vs truth" if t is not None else f"Batch: final {label}")

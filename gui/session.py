@@ -531,7 +531,7 @@ class Session(QObject):
         t = self.current_t()
         if t < 0:
             return head + f"{self.layer.name} has not started"
-        order = f" (reads t = {self.layer_T() - 1} → 0)" if self.backwards else ""
+        order = " (backwards)" if self.backwards else ""
         return head + f"t = {t}{order}"
 
     # --- readout ------------------------------------------------------------------------------------------------

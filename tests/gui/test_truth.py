@@ -110,6 +110,9 @@ def test_readout_legend_lists_only_drawn_curves(window, name):
     assert len(names) == len(drawn) == series.shape[1] and all(n != "target" for n in names)
     for c, d in zip(plots.readout_curves, range(series.shape[1])):
         np.testing.assert_array_equal(xy(c)[1], series[:, d])
+    # the readout's x axis spans every step of the model (an encoder–decoder's decoder steps come last)
+    lo, hi = plots.p_r.viewRange()[0]
+    assert lo <= 0 and hi >= s.total_steps - 1
 
 
 # --- 4. a value float32 cannot hold is refused in the editor ----------------------------------------------------
@@ -198,7 +201,7 @@ def test_one_notion_of_t(window, name, direction):
         s.seek(n)
         t = T - n if backwards else n - 1
         label = window.bar.label.text()
-        assert f"t = {t}" in label and ("→ 0" in label) == backwards
+        assert f"t = {t}" in label and ("backwards" in label) == backwards
         assert window.input_panel.model.current_step == t
         assert plots.h_step.value() == t and plots.c_step.value() == t
         x, _ = xy(plots.h_curves[0])
@@ -220,6 +223,8 @@ def test_unreplayable_model_clears_the_plots_and_says_why_in_their_place(window,
                                                                       plots.scatter, plots.mask_marks]
     assert all(xy(c)[0].size == 0 for c in items)
     assert not plots.gate_curves and plots.c_img is None and plots.h_img is None
+    m = window.input_panel.model
+    assert m.current_step == -1 and not m.flags(m.index(0, 0)) & Qt.ItemIsEditable  # no stale row marker
     # and a good model afterwards brings the plots back
     window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
     assert plots.glw.isVisibleTo(plots) and not plots.problem_label.isVisibleTo(plots)
