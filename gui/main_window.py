@@ -269,6 +269,7 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, loaded, recent: str | None, background: bool = True) -> None:
         self._done_loading()
         self.bar.pause()
+        dropped = self.session.edited_samples  # new data (or a new model) starts without edits: say so
         self.session.set_loaded(loaded)
         if recent:
             self._add_recent(recent)
@@ -276,7 +277,12 @@ class MainWindow(QMainWindow):
         if self.pending_step is not None:
             self.session.seek(self.pending_step)
             self.pending_step = None
-        self.statusBar().showMessage(f"Opened {os.path.basename(loaded.model.path)}", 4000)
+        if dropped:
+            listed = ", ".join(map(str, dropped[:6])) + ("…" if len(dropped) > 6 else "")
+            self.statusBar().showMessage(f"New data: the edits of sample{'s' if len(dropped) > 1 else ''} {listed} "
+                                         f"were dropped", 8000)
+        else:
+            self.statusBar().showMessage(f"Opened {os.path.basename(loaded.model.path)}", 4000)
         if background and loaded.problem is None:
             self._predict_generation += 1
             gen = self._predict_generation

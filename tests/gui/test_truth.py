@@ -70,6 +70,17 @@ def test_edits_are_kept_per_sample_and_predictions_scatter_badge_readout_agree(w
     assert "✓" in window.badge.text() and "edited" not in window.badge.text()
 
 
+def test_new_data_says_the_edits_it_drops(window, qtbot):
+    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    s = window.session
+    s.set_input_value(0, 0, 1.0)
+    s.set_sample(3)
+    s.set_input_value(1, 0, 1.0)
+    window.open_input(None)
+    qtbot.waitUntil(lambda: not window.loading, timeout=10000)
+    assert s.edited_samples == [] and "edits of samples 0, 3 were dropped" in window.statusBar().currentMessage()
+
+
 # --- 2. "final" is the last step, of the output and dimension chosen -------------------------------------------
 def test_batch_plot_shows_the_last_step_of_the_chosen_output_and_dimension(window):
     model, data = fixture_paths("br_enc_dec")
