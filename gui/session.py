@@ -101,7 +101,10 @@ class Session(QObject):
         for k, (o, shape) in enumerate(zip(outputs, self.model.output_shapes)):
             if o.ndim == 0 or o.shape[0] != self.batch:
                 raise engine.FormatError(f"output {k} has shape {o.shape}: the batch has {self.batch} samples")
-            if shape is not None and (len(shape) != o.ndim or any(
+            if self._base is not None:  # the replay's own outputs say best what shape Keras' must have
+                if o.shape != self._base[k].shape:
+                    raise engine.FormatError(f"output {k} has shape {o.shape}, the model gives {self._base[k].shape}")
+            elif shape is not None and (len(shape) != o.ndim or any(
                     want is not None and want != got for want, got in zip(shape[1:], o.shape[1:]))):
                 raise engine.FormatError(f"output {k} has shape {o.shape}, the model gives {_fmt(shape)}")
         self.data.keras_outputs = outputs
