@@ -525,6 +525,11 @@ class ReplayPlots(QWidget):
                     self.readout_curves.append(self.p_r.plot(pen=pg.mkPen(col, width=2), symbol="o", symbolSize=5,
                                                              symbolBrush=col, symbolPen=None, antialias=True))
                 self._readout_dims = shown
+        title = "Prediction read out after each step"
+        if dims > MAX_OUT_DIMS:  # one curve of many: say which, and how many there are
+            title += f" · {self.readout_name} [{dim}] of {dims}"
+        if self.p_r.titleLabel.text != title:
+            self.p_r.setTitle(title)
         names = []
         for d, c in zip(self._readout_dims, self.readout_curves):
             if series is None or d >= dims:

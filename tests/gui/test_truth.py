@@ -126,6 +126,27 @@ def test_readout_legend_lists_only_drawn_curves(window, name):
     assert lo <= 0 and hi >= s.total_steps - 1
 
 
+def test_readout_of_many_dimensions_draws_the_chosen_one_and_says_so(window, tmp_path):
+    from tests.engine import crafted
+
+    cfg = crafted.tiny_config()
+    cfg["config"]["layers"][-1]["config"]["units"] = 10
+    w = crafted.tiny_weights()
+    rng = np.random.RandomState(1)
+    w["dense"] = [("dense/kernel:0", rng.randn(crafted.UNITS, 10).astype("f4")),
+                  ("dense/bias:0", rng.randn(10).astype("f4"))]
+    window.load_now(str(crafted.tiny_h5(tmp_path / "ten.h5", config=cfg, weights=w)))
+    s, plots = window.session, window.plots
+    s.to_end()
+    assert [label.text for _, label in plots.p_r.legend.items] == ["output[0]"]
+    assert "[0] of 10" in plots.p_r.titleLabel.text
+    plots.dim_box.setValue(7)
+    assert [label.text for _, label in plots.p_r.legend.items] == ["output[7]"] and len(plots.readout_curves) == 1
+    np.testing.assert_array_equal(xy(plots.readout_curves[0])[1], s.readout_series()[:, 7])
+    assert "[7] of 10" in plots.p_r.titleLabel.text
+    np.testing.assert_allclose(xy(plots.pred_curve)[1], s.model.predict(s.data.inputs)[:, 7], atol=TOL)
+
+
 # --- 4. a value float32 cannot hold is refused in the editor ----------------------------------------------------
 def test_float32_overflow_refused_in_the_editor_and_the_session_lives(window):
     window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
