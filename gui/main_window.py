@@ -57,7 +57,7 @@ class MainWindow(QMainWindow):
         self._generation = 0  # counts open requests
         self._predict_generation = 0  # counts batch predictions
         self._tasks: set[LoadTask] = set()  # running on the pool
-        self._shown_sample: tuple[int, int] | None = None  # (data, sample) the plots' ranges were grown for
+        self._shown_sample: tuple | None = None  # (data, sample, output, dim) the plots' ranges were grown for
         self.setWindowTitle("LSTM Inspector")
         self.setAcceptDrops(True)
 
@@ -426,8 +426,8 @@ class MainWindow(QMainWindow):
         s = self.session
         if s.data is None:
             return
-        shown = (id(s.data), s.sample)
-        if shown != self._shown_sample:  # another sample: its own scales (an edit keeps them, to compare with)
+        shown = (id(s.data), s.sample, s.output, s.dim)
+        if shown != self._shown_sample:  # another sample or output: its own scales (an edit keeps them)
             self._shown_sample = shown
             self.plots.reset_ranges()
         k = s.input_index
