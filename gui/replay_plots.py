@@ -196,8 +196,8 @@ class ReplayPlots(QWidget):
         self.state_names: tuple[str | None, str | None] = (None, None)
         self._last_state: dict[str, np.ndarray | None] = {}
         self._yranges: dict[int, tuple[float, float]] = {}
-        self.note = pg.TextItem("", color="#a00", anchor=(0, 0))  # a word about the layer (e.g. where its maps are)
-        self.p_c.addItem(self.note)
+        self.message = pg.TextItem("", color="#a00", anchor=(0, 0))  # a word about the layer (e.g. where its maps are)
+        self.p_c.addItem(self.message)
         self.no_gates_note = pg.TextItem("This layer has no gates:\nh_t = act(W x_t + U h_t−1 + b).",
                                          color="#777", anchor=(0.5, 0.5))
         self.no_gates_note.hide()
@@ -396,7 +396,7 @@ class ReplayPlots(QWidget):
 
     def show_note(self, text: str) -> None:
         """A word about the layer at the top left of the first plot (the plots stay)."""
-        self.note.setText(text)
+        self.message.setText(text)
 
     def set_outputs(self, labels: list[str], output: int, dims: int, dim: int, softmax: bool) -> None:
         """Offer the model's outputs and the dimensions (classes) of the chosen one; the row shows when there is
