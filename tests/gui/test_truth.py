@@ -167,8 +167,7 @@ def test_embedding_random_inputs_are_token_ids_and_edit_as_integers(window, qtbo
     model, _ = fixture_paths("br_embedding")
     window.load_now(model)  # no input file: random
     s = window.session
-    vocab = s.model.layer("emb").input_dim if any(l.name == "emb" for l in s.model.layers) else \
-        [l for l in s.model.layers if l.class_name == "Embedding"][0].input_dim
+    vocab = [layer for layer in s.model.layers if layer.class_name == "Embedding"][0].input_dim
     x = s.data.inputs[0]
     assert x.dtype.kind == "i" and x.min() >= 0 and x.max() < vocab
     np.testing.assert_allclose(s.predictions[0], s.model.predict(x), atol=0)
