@@ -226,7 +226,7 @@ def test_one_notion_of_t(window, name, direction):
     s, plots = window.session, window.plots
     if direction:
         plots.direction_box.setCurrentText(direction)
-    T = s.layer_T()
+    T = s.sample_inputs[0].shape[1]  # the layer reads the model input
     backwards = name == "backwards" or direction == "backward"
     for n in (1, 2, T):
         s.seek(n)
