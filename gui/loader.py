@@ -7,7 +7,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 import engine
-from engine.inputs import Dataset, load_dataset, random_dataset
+from engine.inputs import Dataset, input_specs, load_dataset, random_dataset
 
 
 @dataclass
@@ -23,7 +23,7 @@ def open_model(model_path: str, input_path: str | None = None) -> Loaded:
 
     Predictions over the whole batch come after (``predict_batch``), so a large model paints first."""
     model = engine.load_model(model_path, strict=False)
-    data = load_dataset(input_path) if input_path else random_dataset(model.input_shapes)
+    data = load_dataset(input_path) if input_path else random_data(model)
     return _finish(model, data)
 
 
@@ -33,8 +33,13 @@ def _finish(model: engine.Model, data: Dataset) -> Loaded:
         bad = model.unsupported[0]
         problem = f"layer {bad.name!r}: {bad.reason}"
     else:
-        try:  # the shapes are checked here, in the worker, so a wrong input file is refused like a bad model
-            engine.stepper.check_inputs(model.graph, [x[:1] for x in data.inputs])
+        try:  # the shapes are checked here, in the worker, so a wrong input file is refused like a bad model;
+            # over the whole batch, so that a message names the file's shape, not one sample's
+            engine.stepper.check_inputs(model.graph, data.inputs)
+            for spec, x in zip(input_specs(model.graph), data.inputs):
+                if spec.high is not None and x.size and (x.min() < 0 or x.max() >= spec.high):
+                    raise engine.FormatError(f"input {spec.name!r} holds token ids {x.min():g}..{x.max():g}; the "
+                                             f"Embedding it feeds takes ids in [0, {spec.high - 1}]")
         except engine.FormatError as e:
             raise engine.ModelFileError(data.source or "input", str(e)) from None
     return Loaded(model, data, None, problem)
@@ -88,5 +93,10 @@ class LoadTask(QRunnable):
 
 def open_data(model: engine.Model, input_path: str | None) -> Loaded:
     """New input data for an open model (a file, or random when no path)."""
-    data = load_dataset(input_path) if input_path else random_dataset(model.input_shapes, seed=np.random.randint(1 << 30))
+    data = load_dataset(input_path) if input_path else random_data(model, seed=np.random.randint(1 << 30))
     return _finish(model, data)
+
+
+def random_data(model: engine.Model, seed: int = 0) -> Dataset:
+    """Random inputs of the model's own kinds: floats, or token ids in [0, vocabulary) for an Embedding."""
+    return random_dataset(model.input_shapes, seed=seed, specs=input_specs(model.graph))

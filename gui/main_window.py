@@ -14,7 +14,9 @@ from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from engine.errors import FormatError, ModelFileError
 from engine.export import save_matrix
+from engine.inputs import load_keras_outputs, load_targets
 from engine.layers.conv_lstm import ConvLSTM
 from lstm_inspector.paths import icon_path
 
@@ -55,8 +57,7 @@ class MainWindow(QMainWindow):
         self._generation = 0  # counts open requests
         self._predict_generation = 0  # counts batch predictions
         self._tasks: set[LoadTask] = set()  # running on the pool
-        self._shown_sample: tuple[int, int] | None = None  # (data, sample) the plots' ranges were grown for
-        self.direction: str | None = None  # the direction plotted for a Bidirectional layer ("forward"/"backward")
+        self._shown_sample: tuple | None = None  # (data, sample, output, dim) the plots' ranges were grown for
         self.setWindowTitle("LSTM Inspector")
         self.setAcceptDrops(True)
 
@@ -103,16 +104,20 @@ class MainWindow(QMainWindow):
         s.data_changed.connect(self._on_data_changed)
         s.step_changed.connect(self._on_step_changed)
         s.layer_changed.connect(self._on_layer_changed)
+        s.direction_changed.connect(self._on_direction_changed)
         s.unit_changed.connect(self._on_unit_changed)
         self.model_panel.node_selected.connect(s.set_node)
         self.input_panel.sample_changed.connect(s.set_sample)
-        self.input_panel.model.value_edited.connect(lambda t, f, v: s.set_input_value(t, f, v))
+        self.input_panel.input_changed.connect(s.set_input_index)
+        self.input_panel.model.value_edited.connect(self._on_value_edited)
+        self.input_panel.model.check_value = s.check_value  # the editor refuses what the session would refuse
         self.input_panel.open_requested.connect(self.choose_input)
         self.input_panel.random_requested.connect(lambda: self.open_input(None))
         self.input_panel.reset_requested.connect(s.reset_edits)
         self.bar.seek_requested.connect(s.seek)
         self.plots.unit_clicked.connect(self._toggle_unit)
-        self.plots.direction_changed.connect(self._on_direction_changed)
+        self.plots.direction_changed.connect(s.set_direction)
+        self.plots.output_chosen.connect(s.set_output)
         self.weights.unit_clicked.connect(self._toggle_unit)
         self.conv_maps.view_changed.connect(self._update_conv_maps)
         self._restore()
@@ -123,6 +128,8 @@ class MainWindow(QMainWindow):
         a = m.addAction("&Open model…", self.choose_model)
         a.setShortcut(QKeySequence.Open)
         m.addAction("Open &input…", self.choose_input)
+        m.addAction("Open &targets…", self.choose_targets)
+        m.addAction("Open &Keras outputs…", self.choose_keras_outputs)
         self.recent_menu = m.addMenu("Open &recent")
         m.addSeparator()
         ex = m.addMenu("&Export")
@@ -139,11 +146,17 @@ class MainWindow(QMainWindow):
         self._fill_recent()
 
     def _make_shortcuts(self) -> None:
+        # window-wide step keys; the input table takes these keys for itself while it has focus (see InputTable)
         s = self.session
         for key, slot in ((Qt.Key_Right, s.step), (Qt.Key_Left, s.back), (Qt.Key_Home, s.reset), (Qt.Key_End, s.to_end),
                           (Qt.Key_Space, self.bar.toggle_play)):
             sc = QShortcut(QKeySequence(key), self)
             sc.activated.connect(slot)
+
+    @property
+    def direction(self) -> str | None:
+        """The direction plotted for a Bidirectional layer (the session's choice)."""
+        return self.session.direction
 
     # --- opening ------------------------------------------------------------------------------------------------
     def choose_model(self) -> None:
@@ -157,6 +170,41 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open input data", self._last_dir(), INPUT_FILTER)
         if path:
             self.open_input(path)
+
+    def choose_targets(self) -> None:
+        if self.session.data is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open targets (the truth)", self._last_dir(), INPUT_FILTER)
+        if path:
+            self.open_targets(path)
+
+    def choose_keras_outputs(self) -> None:
+        if self.session.data is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open Keras' outputs", self._last_dir(),
+                                              "Arrays (*.npy *.npz);;All files (*)")
+        if path:
+            self.open_keras_outputs(path)
+
+    def open_targets(self, path: str) -> bool:
+        """The truth for the batch from a file (small: read here); a dialog says why when it does not fit."""
+        try:
+            self.session.set_targets(load_targets(path))
+        except (ModelFileError, FormatError) as e:
+            self.show_error("Cannot open targets", str(e) if isinstance(e, ModelFileError) else f"{path}: {e}")
+            return False
+        self.statusBar().showMessage(f"Targets from {os.path.basename(path)}", 4000)
+        return True
+
+    def open_keras_outputs(self, path: str) -> bool:
+        """Keras' own predictions for the batch, to compare the replay with (the badge)."""
+        try:
+            self.session.set_keras_outputs(load_keras_outputs(path))
+        except (ModelFileError, FormatError) as e:
+            self.show_error("Cannot open Keras outputs", str(e) if isinstance(e, ModelFileError) else f"{path}: {e}")
+            return False
+        self.statusBar().showMessage(f"Keras outputs from {os.path.basename(path)}", 4000)
+        return True
 
     def open_model(self, path: str, input_path: str | None = None, step: int | None = None) -> None:
         """Open in the background; on failure a dialog, and whatever was open stays open."""
@@ -221,6 +269,7 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, loaded, recent: str | None, background: bool = True) -> None:
         self._done_loading()
         self.bar.pause()
+        dropped = self.session.edited_samples  # new data (or a new model) starts without edits: say so
         self.session.set_loaded(loaded)
         if recent:
             self._add_recent(recent)
@@ -228,7 +277,12 @@ class MainWindow(QMainWindow):
         if self.pending_step is not None:
             self.session.seek(self.pending_step)
             self.pending_step = None
-        self.statusBar().showMessage(f"Opened {os.path.basename(loaded.model.path)}", 4000)
+        if dropped:
+            listed = ", ".join(map(str, dropped[:6])) + ("…" if len(dropped) > 6 else "")
+            self.statusBar().showMessage(f"New data: the edits of sample{'s' if len(dropped) > 1 else ''} {listed} "
+                                         f"were dropped", 8000)
+        else:
+            self.statusBar().showMessage(f"Opened {os.path.basename(loaded.model.path)}", 4000)
         if background and loaded.problem is None:
             self._predict_generation += 1
             gen = self._predict_generation
@@ -310,39 +364,30 @@ class MainWindow(QMainWindow):
         model = s.model
         self.setWindowTitle(f"LSTM Inspector — {os.path.basename(model.path)}")
         self.model_panel.set_model(model, s.problem)
+        self.plots.show_message("" if s.problem is None else f"Cannot replay this model.\n\n{s.problem}")
         self._configure_layer()
         self.bar.set_total(s.total_steps)
-        self.plots.show_message(self._maps_note() if s.problem is None else f"Cannot replay: {s.problem}")
 
     def _configure_layer(self) -> None:
         s = self.session
-        layer = s.layer
         self.model_panel.select_node(s.node_id)
-        self.weights.set_layer(layer)
+        self.weights.set_layer(s.layer)
         self._configure_plots()
 
     def _configure_plots(self) -> None:
         s = self.session
-        layer = s.layer
-        directions = [d for d in ("forward", "backward") if hasattr(layer, f"{d}_layer")]
-        if self.direction not in directions:
-            self.direction = directions[0] if directions else None
-        self.plots.set_directions(directions, self.direction)
-        run_T = 0
-        if s.stepper is not None and s.node_id is not None:
-            x = s.sample_inputs[0]
-            run_T = s.stepper.runs[s.node_id].T if s.node_id in s.stepper.runs else (x.shape[1] if x.ndim > 1 else 0)
-        out_dims = 1
-        shape = s.model.output_shapes[0] if s.model is not None and s.model.output_shapes else None
-        if shape and all(d is not None for d in shape[1:]):
-            out_dims = int(np.prod(shape[1:])) if len(shape) > 1 else 1
-        self.plots.configure(self._shown_layer(), run_T, self._gate_names(), self._state_names(), out_dims)
+        if s.problem is not None:
+            self._configure_conv_maps()  # (no maps either)
+            return  # the plots stay cleared, the reason in their place
+        self.plots.set_directions(s.directions(), s.direction)
+        run_T = s.layer_T() if s.stepper is not None else 0
+        self.plots.configure(s.shown_layer, run_T, s.gate_names(), s.state_names(), s.output_dims(), s.total_steps)
         self._configure_conv_maps()
 
     # --- a ConvLSTM layer: its maps in their own tab (gui/conv_maps.py) ----------------------------------------------
     def _map_layer(self) -> ConvLSTM | None:
         layer = self.session.layer
-        return layer if isinstance(layer, ConvLSTM) else None
+        return layer if isinstance(layer, ConvLSTM) and self.session.problem is None else None
 
     def _maps_note(self) -> str:
         layer = self._map_layer()
@@ -353,10 +398,9 @@ class MainWindow(QMainWindow):
         shape = layer.state_shape(layer.input_spatial) if layer is not None and layer.input_spatial else None
         self.conv_maps.configure(layer, shape)
         self.tabs.setTabVisible(self.maps_tab, layer is not None)
-        if layer is not None:
-            self.plots.show_message(self._maps_note())
-            if self.tabs.currentWidget() is self.plots:
-                self.tabs.setCurrentWidget(self.conv_maps)
+        self.plots.show_note(self._maps_note())
+        if layer is not None and self.tabs.currentWidget() is self.plots:
+            self.tabs.setCurrentWidget(self.conv_maps)
         self._update_conv_maps()
 
     def _update_conv_maps(self) -> None:
@@ -364,101 +408,81 @@ class MainWindow(QMainWindow):
             self.conv_maps.update_maps(self.session.records(), self.session.layer_steps_done())
 
     def _shown_layer(self):
-        """The layer whose units the plots show: one direction of a Bidirectional layer, else the layer."""
-        layer = self.session.layer
-        return getattr(layer, f"{self.direction}_layer", layer) if self.direction else layer
-
-    def _prefix(self) -> str:
-        return f"{self.direction}/" if self.direction else ""
-
-    def _gate_names(self) -> tuple[str, ...]:
-        layer = self.session.layer
-        if self._map_layer() is not None:  # maps, shown by the Maps tab
-            return ()
-        names = tuple(getattr(layer, "gate_record_names", ())) if layer is not None else ()
-        return tuple(n for n in names if n.startswith(self._prefix()))
-
-    def _state_names(self) -> tuple[str | None, str | None]:
-        """(cell state, hidden state) record names of the shown layer or direction; None where it has none."""
-        layer = self.session.layer
-        if self._map_layer() is not None:
-            return None, None
-        names = set(getattr(layer, "state_record_names", ())) if layer is not None else set()
-        p = self._prefix()
-        return (p + "C" if p + "C" in names else None), (p + "h" if p + "h" in names else None)
-
-    def _on_direction_changed(self, direction: str) -> None:
-        if direction != self.direction:
-            self.direction = direction
-            self._configure_plots()
-            self._on_step_changed(self.session.steps_done)
-            self.plots.highlight_unit(self.session.unit)
+        return self.session.shown_layer
 
     def _on_layer_changed(self) -> None:
         self._configure_layer()
+
+    def _on_direction_changed(self) -> None:
+        self._configure_plots()
+        self.plots.highlight_unit(self.session.unit)
+
+    def _on_value_edited(self, t: int, f: int, value) -> None:
+        why = self.session.set_input_value(t, f, value)
+        if why is not None:
+            self.input_panel.show_refusal(why)
 
     def _on_data_changed(self) -> None:
         s = self.session
         if s.data is None:
             return
-        shown = (id(s.data), s.sample)
-        if shown != self._shown_sample:  # another sample: its own scales (an edit keeps them, to compare with)
+        shown = (id(s.data), s.sample, s.output, s.dim)
+        if shown != self._shown_sample:  # another sample or output: its own scales (an edit keeps them)
             self._shown_sample = shown
             self.plots.reset_ranges()
-        seq = s.sample_inputs[0][0] if s.sample_inputs else None
+        k = s.input_index
+        seq = s.sample_inputs[k][0] if s.sample_inputs and k < len(s.sample_inputs) else None
         src = os.path.basename(s.data.source) if s.data.source not in ("", "random") else s.data.source
-        self.input_panel.show_data(s.batch, s.sample, seq, f"input: {src}", s.edited)
-        preds = s.predictions[0] if s.predictions else None
-        self.plots.update_batch(preds, s.data.targets, s.sample)
+        names = [spec.name for spec in s.specs]
+        others = [i for i in s.edited_samples if i != s.sample]
+        parts = ["edited"] if s.edited else []
+        if others:
+            listed = ", ".join(map(str, others[:6])) + ("…" if len(others) > 6 else "")
+            parts.append(f"edits kept for sample{'s' if len(others) > 1 else ''} {listed}")
+        note = f"  ({'; '.join(parts)})" if parts else ""
+        spec = s.specs[k] if k < len(s.specs) else None
+        self.input_panel.show_data(s.batch, s.sample, seq, f"input: {src}{note}", s.edited, names, k,
+                                   integer=spec is not None and spec.integer and s.problem is None,
+                                   editable=s.problem is None)
+        if s.problem is None:
+            self.plots.set_outputs(s.output_labels(), s.output, s.output_dims(), s.dim, s.output_is_softmax())
+            label = "prediction" if len(s.output_labels()) == 1 and s.output_dims() == 1 else \
+                f"{'class' if s.output_is_softmax() else 'output'} {s.output}[{s.dim}]"
+            self.plots.update_batch(s.replay_final(), s.target_final(), s.sample, label)
         self.bar.set_total(s.total_steps)
         self._update_badge()
 
     def _update_badge(self) -> None:
         s = self.session
         d = s.keras_difference()
-        if s.edited:
-            self.badge.setText("inputs edited — comparison with Keras paused")
+        n_edited = len(s.edited_samples)
+        if d is None and n_edited and s.data is not None and s.data.keras_outputs:
+            self.badge.setText("every sample edited — no Keras outputs to compare with")
             self.badge.setStyleSheet("padding: 2px 8px; background: #eee; color: #555;")
         elif d is None:
             self.badge.setText("no Keras outputs in the data to compare with")
             self.badge.setStyleSheet("padding: 2px 8px; color: #777;")
         else:
             ok = d <= 1e-5
-            self.badge.setText(f"{'✓' if ok else '✗'} replay vs Keras: max |Δ| = {d:.2e}")
+            skipped = f" ({n_edited} edited sample{'s' if n_edited > 1 else ''} not compared)" if n_edited else ""
+            self.badge.setText(f"{'✓' if ok else '✗'} replay vs Keras: max |Δ| = {d:.2e}{skipped}")
             colour = "#1b7f3a" if ok else "#b00020"
             self.badge.setStyleSheet(f"padding: 2px 8px; color: white; background: {colour}; border-radius: 3px;")
 
     def _on_step_changed(self, n: int) -> None:
         s = self.session
-        detail = ""
-        if s.stepper is not None and s.stepper.stage_log:
-            stage, t = s.stepper.stage_log[n - 1] if n > 0 else s.stepper.stage_log[0]
-            many = len(s.stepper.stages) > 1
-            detail = (f"stage {stage}, " if many else "") + (f"t = {t}" if n > 0 else "before the first step")
-        self.bar.show_step(n, detail)
+        self.bar.show_step(n, s.step_detail())
+        if s.problem is not None:  # nothing is replayed: no row is being read
+            self.input_panel.set_current_step(-1)
+            self.input_panel.set_masked(None)
+            return
         steps = s.layer_steps_done()
-        self.plots.update_states(s.records(), steps, self._gate_names(), self._state_names())
-        target = None
-        if s.data is not None and s.data.targets is not None and s.data.targets.shape[0] == s.batch:
-            target = s.data.targets[s.sample]
-        self.plots.update_readout(s.readout_series(0), target, n)
-        layer = self._shown_layer()
-        T = s.sample_inputs[0].shape[1] if s.sample_inputs and s.sample_inputs[0].ndim > 1 else 0
-        row = -1
-        if steps > 0 and layer is not None and s.stepper is not None and s.node_id in s.stepper.runs:
-            if s.layer_reads_model_input():
-                row = T - steps if getattr(layer, "go_backwards", False) else steps - 1
-        self.input_panel.set_current_step(row)
-        rec = s.records()
-        # a Bidirectional layer records the backward direction's mask in its own (processing) order
-        mask = None if rec is None else rec.get(self._prefix() + "mask", rec.get("mask"))
-        masked = np.flatnonzero(~mask[:steps]) if mask is not None else np.zeros(0, np.int64)
-        self.plots.update_masked(masked)
+        self.plots.update_states(s.records(), steps, s.gate_names(), s.state_names(), s.layer_times())
+        self.plots.update_readout(s.readout_series(), s.target_of_sample(), n, s.dim)
+        self.input_panel.set_current_step(s.current_row())
+        self.plots.update_masked(s.masked_steps())
         self._update_conv_maps()
-        rows = None
-        if mask is not None and s.layer_reads_model_input():
-            rows = (T - 1 - masked) if getattr(layer, "go_backwards", False) else masked
-        self.input_panel.set_masked(rows)
+        self.input_panel.set_masked(s.masked_times() if s.layer_input_index() == s.input_index else None)
 
     def _toggle_unit(self, unit: int) -> None:
         self.session.set_unit(-1 if unit == self.session.unit else unit)

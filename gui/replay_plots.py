@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from .colors import colormap
 from .integer_axis import integer_axes
@@ -46,6 +47,7 @@ def state_title(what: str, record: str) -> str:
 class ReplayPlots(QWidget):
     unit_clicked = Signal(int)
     direction_changed = Signal(str)  # "forward" / "backward" chosen for a Bidirectional layer
+    output_chosen = Signal(int, int)  # (model output, dimension) for the batch plots and the readout
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -62,11 +64,39 @@ class ReplayPlots(QWidget):
         row.addWidget(self.direction_box)
         row.addStretch(1)
         self.direction_row.hide()
+        # which model output, and which of its dimensions (class), the readout and the batch plots show
+        self.output_box = QComboBox()
+        self.output_box.setObjectName("outputBox")
+        self.output_box.setToolTip("The model output shown by the readout and the batch plots")
+        self.dim_label = QLabel("dimension")
+        self.dim_box = QSpinBox()
+        self.dim_box.setObjectName("dimBox")
+        self.dim_box.setKeyboardTracking(False)
+        self.output_box.currentIndexChanged.connect(lambda _k: self._emit_output())
+        self.dim_box.valueChanged.connect(lambda _v: self._emit_output())
+        self.output_row = QWidget()
+        orow = QHBoxLayout(self.output_row)
+        orow.setContentsMargins(6, 2, 6, 2)
+        orow.addWidget(QLabel("output"))
+        orow.addWidget(self.output_box)
+        orow.addWidget(self.dim_label)
+        orow.addWidget(self.dim_box)
+        orow.addStretch(1)
+        self.output_row.hide()
+        # why the model cannot be replayed, shown where the plots are (the plots are then cleared and hidden)
+        self.problem_label = QLabel("")
+        self.problem_label.setObjectName("replayProblem")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setAlignment(Qt.AlignCenter)
+        self.problem_label.setStyleSheet("color: #a00; font-size: 14px; padding: 24px;")
+        self.problem_label.hide()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addWidget(self.direction_row)
-        lay.addWidget(self.glw)
+        lay.addWidget(self.output_row)
+        lay.addWidget(self.problem_label, 1)
+        lay.addWidget(self.glw, 1)
         g = self.glw
         self.p_c = g.addPlot(row=0, col=0, title="Cell state C<sub>t</sub>", axisItems=integer_axes("bottom"))
         self.p_h = g.addPlot(row=0, col=1, title="Hidden state h<sub>t</sub>", axisItems=integer_axes("bottom"))
@@ -78,8 +108,9 @@ class ReplayPlots(QWidget):
         self.p_s = g.addPlot(row=1, col=2, title="Prediction vs truth")
         # No grids on the plots that change every step: an axis draws its grid across the whole plot, so every
         # update of the data would repaint the axis too (≈ 2 ms per axis per step).
-        for p in (self.p_c, self.p_h, self.p_r):
-            p.setLabel("bottom", "step t")
+        for p in (self.p_c, self.p_h):
+            p.setLabel("bottom", "t")
+        self.p_r.setLabel("bottom", "step")
         self.p_r.showGrid(x=False, y=True, alpha=0.25)
         self.p_g.setLabel("bottom", "unit")
         self.p_g.setLabel("left", "activation")
@@ -151,7 +182,13 @@ class ReplayPlots(QWidget):
         self.mask_marks = pg.ScatterPlotItem(size=9, symbol="x", pen=pg.mkPen("#666", width=2), brush=None)
         self.p_r.addItem(self.mask_marks)
         self.target_sample = pg.PlotDataItem(pen=pg.mkPen(OUT_COLOURS[0], width=1, style=pg.QtCore.Qt.DashLine))
-        self.target_in_legend = False
+        target_line = pg.InfiniteLine(angle=0, pen=pg.mkPen(OUT_COLOURS[0], width=1, style=pg.QtCore.Qt.DashLine))
+        target_line.hide()
+        self.p_r.addItem(target_line)
+        self.target_lines.append(target_line)  # the truth of the chosen output and dimension for the sample
+        self._readout_dims: list[int] = []  # the dimensions of the readout that have a curve
+        self._legend_names: list[str] = []  # what the readout legend lists: only curves that are drawn
+        self.readout_name = "prediction"
         self.heatmap = False
         self.units = 0
         self.T = 0
@@ -159,8 +196,14 @@ class ReplayPlots(QWidget):
         self.state_names: tuple[str | None, str | None] = (None, None)
         self._last_state: dict[str, np.ndarray | None] = {}
         self._yranges: dict[int, tuple[float, float]] = {}
-        self.message = pg.TextItem("", color="#a00", anchor=(0, 0))
+        self.message = pg.TextItem("", color="#a00", anchor=(0, 0))  # a word about the layer (e.g. where its maps are)
         self.p_c.addItem(self.message)
+        self.no_gates_note = pg.TextItem("This layer has no gates:\nh_t = act(W x_t + U h_t−1 + b).",
+                                         color="#777", anchor=(0.5, 0.5))
+        self.no_gates_note.hide()
+        self.p_g.addItem(self.no_gates_note)
+        self.times = np.zeros(0, np.float32)  # t of each step shown (processing order), from the session
+        self.out_dims = 0
         self.no_cell_note = pg.TextItem("This layer has no cell state:\nits memory is the hidden state h.",
                                         color="#777", anchor=(0.5, 0.5))
         self.no_cell_note.hide()
@@ -172,7 +215,7 @@ class ReplayPlots(QWidget):
 
     # --- configuration per model / layer ---------------------------------------------------------------------
     def configure(self, layer, T: int, gate_names: tuple[str, ...], state_names: tuple[str, str | None],
-                  out_dims: int) -> None:
+                  out_dims: int, total_steps: int | None = None) -> None:
         """Create the items for this layer: called when a model opens or another layer is selected."""
         for p, items in ((self.p_c, self.c_curves), (self.p_h, self.h_curves)):
             for it in items:
@@ -190,15 +233,8 @@ class ReplayPlots(QWidget):
         for it in self.gate_curves.values():
             self.p_g.removeItem(it)
         self.gate_curves.clear()
-        for it in self.readout_curves:
-            self.p_r.removeItem(it)
-        self.readout_curves.clear()
-        for it in self.target_lines:
-            self.p_r.removeItem(it)
-        self.target_lines.clear()
+        self._clear_readout()
         self.p_g.legend.clear() if self.p_g.legend else None
-        self.p_r.legend.clear() if self.p_r.legend else None
-        self.target_in_legend = False
 
         # ``layer`` is the layer whose units are shown: one direction of a Bidirectional layer (see MainWindow)
         self.units = 0 if layer is None else int(getattr(layer, "units", 0))
@@ -216,13 +252,25 @@ class ReplayPlots(QWidget):
         x_range = (-0.5, max(T, 1) - 0.5)  # step t is drawn at x = t (a heatmap column spans t ± 0.5)
         shown_states = [(p, name) for p, name in ((self.p_c, c_name), (self.p_h, h_name)) if name is not None]
         self.no_cell_note.setVisible(c_name is None and h_name is not None)  # neither: maps, shown elsewhere
+        self.c_step.setVisible(c_name is not None)
         for side in ("left", "bottom"):
             self.p_c.showAxis(side, c_name is not None)
+        maps = c_name is None and h_name is None  # a ConvLSTM: its gates are maps, in their own tab
+        self.no_gates_note.setVisible(not gate_names and not maps)
+        self.p_g.legend.setVisible(bool(gate_names))
+        for side in ("left", "bottom"):
+            self.p_g.showAxis(side, bool(gate_names))
+        self.p_g.setTitle("Gates at the current step" if gate_names or maps else "No gates in this layer")
+        if not gate_names:
+            self.p_g.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            self.no_gates_note.setPos(0.5, 0.5)
         if c_name is None:  # GRU, SimpleRNN: say why the plot is empty
             self.p_c.invertY(False)
             self.p_c.setLimits(xMin=None, xMax=None, yMin=None, yMax=None)
             self.p_c.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
             self.p_c.setLabel("left", "")
+            self.p_c.hideAxis("left")  # setLabel shows the axis again
+            self.p_c.hideAxis("bottom")
             self.no_cell_note.setPos(0.5, 0.5)
         if self.heatmap:
             bars = {}
@@ -276,17 +324,11 @@ class ReplayPlots(QWidget):
                 self.p_g.addItem(c)
                 self.p_g.legend.addItem(c, label)
             self.gate_curves[g] = c
-        self.p_g.setXRange(-0.5, max(self.units - 0.5, 0.5), padding=0.02)
-        for d in range(min(out_dims, MAX_OUT_DIMS)):
-            name = "prediction" if out_dims == 1 else f"output[{d}]"
-            col = OUT_COLOURS[d % len(OUT_COLOURS)]
-            self.readout_curves.append(self.p_r.plot(pen=pg.mkPen(col, width=2), symbol="o", symbolSize=5,
-                                                     symbolBrush=col, symbolPen=None, name=name, antialias=True))
-            line = pg.InfiniteLine(angle=0, pen=pg.mkPen(col, width=1, style=pg.QtCore.Qt.DashLine))
-            line.hide()
-            self.p_r.addItem(line)
-            self.target_lines.append(line)
-        self.p_r.setXRange(*x_range, padding=0.02)
+        if gate_names:
+            self.p_g.setXRange(-0.5, max(self.units - 0.5, 0.5), padding=0.02)
+        self.out_dims = 0  # readout curves are made for the readout's own width when it first comes (see below)
+        # the readout is over every step of the model (all stages), not only this layer's
+        self.p_r.setXRange(-0.5, max(total_steps or T, 1) - 0.5, padding=0.02)
         self.unit = -1
         self.highlight_unit(-1)
 
@@ -319,7 +361,9 @@ class ReplayPlots(QWidget):
             return
         if cur is not None:
             lo, hi = min(lo, cur[0]), max(hi, cur[1])
-        pad = 0.05 * max(hi - lo, 1e-6)
+        # a range of one value (the first step) spans ±5% of it (at least ±0.05): never ticks in the 8th digit
+        pad = max(0.05 * (hi - lo), 0.05 * max(abs(lo), abs(hi)), 0.05) if hi - lo < 1e-3 * max(abs(lo), abs(hi), 1) \
+            else 0.05 * (hi - lo)
         lo, hi = lo - pad, hi + pad
         self._yranges[id(plot)] = (lo, hi)
         plot.setYRange(lo, hi, padding=0)
@@ -337,20 +381,62 @@ class ReplayPlots(QWidget):
         return lim
 
     def show_message(self, text: str) -> None:
+        """Why the model cannot be replayed, in place of the plots (which are cleared); empty: the plots again."""
+        self.problem_label.setText(text)
+        self.problem_label.setVisible(bool(text))
+        self.glw.setVisible(not text)
+        if text:
+            self.configure(None, 0, (), (None, None), 0)
+            self.update_states(None, 0, (), (None, None))
+            self.update_readout(None, None, 0)
+            self.update_batch(None, None, 0)
+            self.update_masked(np.zeros(0, np.int64))
+            self.output_row.hide()
+            self.direction_row.hide()
+
+    def show_note(self, text: str) -> None:
+        """A word about the layer at the top left of the first plot (the plots stay)."""
         self.message.setText(text)
 
+    def set_outputs(self, labels: list[str], output: int, dims: int, dim: int, softmax: bool) -> None:
+        """Offer the model's outputs and the dimensions (classes) of the chosen one; the row shows when there is
+        a choice."""
+        for w in (self.output_box, self.dim_box):
+            w.blockSignals(True)
+        if [self.output_box.itemText(i) for i in range(self.output_box.count())] != labels:
+            self.output_box.clear()
+            self.output_box.addItems(labels)
+        self.output_box.setCurrentIndex(output)
+        self.dim_box.setRange(0, max(dims - 1, 0))
+        self.dim_box.setValue(dim)
+        self.dim_label.setText("class" if softmax else "dimension")
+        self.dim_box.setSuffix(f" of {dims}")
+        for w in (self.output_box, self.dim_box):
+            w.blockSignals(False)
+        self.readout_name = "class" if softmax else "output"
+        self.output_row.setVisible(len(labels) > 1 or dims > 1)
+
+    def _emit_output(self) -> None:
+        self.output_chosen.emit(max(self.output_box.currentIndex(), 0), self.dim_box.value())
+
     # --- updates -------------------------------------------------------------------------------------------------
-    def update_states(self, records: dict | None, steps: int, gate_names, state_names) -> None:
-        """C/h up to the steps this layer has done, and the gates at its latest step."""
+    def update_states(self, records: dict | None, steps: int, gate_names, state_names,
+                      times: np.ndarray | None = None) -> None:
+        """C/h up to the steps this layer has done, and the gates at its latest step. ``times`` is the t of each
+        step (processing order): a layer that reads backwards draws step k at t = T−1−k, so x is the same t as the
+        input table's rows and the status bar."""
         c_name, h_name = state_names
         if records is None:
             steps = 0
-        t_axis = np.arange(steps, dtype=np.float32)
+        t_axis = np.arange(steps, dtype=np.float32) if times is None else np.asarray(times[:steps], np.float32)
+        self.times = t_axis
+        backwards = t_axis.size > 1 and t_axis[1] < t_axis[0]
+        now = float(t_axis[-1]) if t_axis.size else (self.T - 1 if backwards else 0.0)
         for key, curves, img, bar, marker in ((c_name, self.c_curves, self.c_img, self.c_bar, self.c_step),
                                               (h_name, self.h_curves, self.h_img, self.h_bar, self.h_step)):
             arr = None if (records is None or key is None) else records.get(key)
             self._last_state[key] = None if arr is None else arr[:steps]
-            marker.setPos(max(steps - 1, 0))
+            marker.setPos(now)
             if arr is None:
                 for c in curves:
                     c.setData([], [])
@@ -358,7 +444,10 @@ class ReplayPlots(QWidget):
                     img.setImage(np.zeros_like(img.image), autoLevels=False)
                 continue
             if self.heatmap:
-                shown = np.ascontiguousarray(arr.T, dtype=np.float32)  # units × time; steps not done yet are zero
+                # units × time, column t; steps not done yet are zero
+                shown = np.zeros((arr.shape[1], max(self.T, arr.shape[0], 1)), np.float32)
+                if steps:
+                    shown[:, t_axis.astype(np.int64)] = arr[:steps].T
                 lim = self._grow_limit(key, bar, arr[:steps])
                 img.setImage(shown, autoLevels=False, levels=(-lim, lim))
             else:
@@ -383,54 +472,109 @@ class ReplayPlots(QWidget):
                 self._grow_y(self.p_g, min(0.0, float(values.min())), max(1.2, float(values.max())))
 
     def update_masked(self, masked_steps: np.ndarray) -> None:
-        """Steps the layer skipped (Keras masking: state carried over) marked with × under the readout."""
+        """Steps the layer skipped (Keras masking: state carried over) marked with × along the bottom of the
+        readout, inside the plot: a symbol's centre sits its own size above the axis."""
         if masked_steps.size:
-            lo = self._yranges.get(id(self.p_r), (0.0, 1.0))[0]
-            self.mask_marks.setData(masked_steps.astype(np.float32), np.full(masked_steps.size, lo, np.float32))
+            lo, hi = self._yranges.get(id(self.p_r), self.p_r.viewRange()[1])
+            h = max(self.p_r.vb.height(), 1.0)
+            y = lo + (hi - lo) * min(12.0 / h, 0.2)  # 12 px up: the 9-px × stays whole
+            self.mask_marks.setData(masked_steps.astype(np.float32), np.full(masked_steps.size, y, np.float32))
         else:
             self.mask_marks.setData([], [])
 
-    def update_readout(self, series: np.ndarray | None, target: np.ndarray | None, steps: int = 0) -> None:
+    def _clear_readout(self) -> None:
+        for it in self.readout_curves:
+            self.p_r.removeItem(it)
+        self.readout_curves.clear()
+        self._readout_dims = []
+        self._set_legend([])
+
+    def _set_legend(self, names: list[str]) -> None:
+        """The readout legend lists exactly the curves drawn (and the target when it is shown)."""
+        if names == self._legend_names or self.p_r.legend is None:
+            return
+        self.p_r.legend.clear()
+        self.p_r.legend.setVisible(bool(names))  # an empty legend is still drawn as a little box
+        by_name = {self._curve_name(d): c for d, c in zip(self._readout_dims, self.readout_curves)}
+        for name in names:
+            self.p_r.legend.addItem(self.target_sample if name == "target" else by_name[name], name)
+        self._legend_names = list(names)
+
+    def _curve_name(self, d: int) -> str:
+        return "prediction" if self.out_dims == 1 else f"{self.readout_name}[{d}]"
+
+    def update_readout(self, series: np.ndarray | None, target: float | None, steps: int = 0,
+                       dim: int = 0) -> None:
+        """The chosen output read out after each step: every dimension up to 8, else the chosen one only; the
+        target (of the chosen dimension) as a dashed line."""
         undefined = steps > 0 and (series is None or not np.isfinite(series).any())
         if undefined != self.readout_note.isVisible():
             self.readout_note.setVisible(undefined)
-        if undefined:
-            lo, hi = self._yranges.get(id(self.p_r), (0.0, 1.0))
-            self.readout_note.setPos((self.T - 1) / 2, (lo + hi) / 2)
-        for d, c in enumerate(self.readout_curves):
-            if series is None or d >= series.shape[1]:
+        if undefined:  # in the middle of what the plot shows
+            (x0, x1), (y0, y1) = self.p_r.viewRange()
+            self.readout_note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+        dims = 0 if series is None else series.shape[1]
+        if dims:
+            dim = min(max(dim, 0), dims - 1)
+            shown = list(range(dims)) if dims <= MAX_OUT_DIMS else [dim]
+            if shown != self._readout_dims or dims != self.out_dims:
+                self._clear_readout()
+                self.out_dims = dims
+                for d in shown:
+                    col = OUT_COLOURS[d % len(OUT_COLOURS)]
+                    self.readout_curves.append(self.p_r.plot(pen=pg.mkPen(col, width=2), symbol="o", symbolSize=5,
+                                                             symbolBrush=col, symbolPen=None, antialias=True))
+                self._readout_dims = shown
+        title = "Prediction read out after each step"
+        if dims > MAX_OUT_DIMS:  # one curve of many: say which, and how many there are
+            title += f" · {self.readout_name} [{dim}] of {dims}"
+        if self.p_r.titleLabel.text != title:
+            self.p_r.setTitle(title)
+        names = []
+        for d, c in zip(self._readout_dims, self.readout_curves):
+            if series is None or d >= dims:
                 c.setData([], [])
-            else:
-                c.setData(np.arange(series.shape[0], dtype=np.float32), series[:, d], connect="finite")
-                col = series[:, d][np.isfinite(series[:, d])]
-                if col.size:
-                    self._grow_y(self.p_r, float(col.min()), float(col.max()))
-        shown = False
-        for d, line in enumerate(self.target_lines):
-            if target is not None and d < target.size:
-                value = float(target.reshape(-1)[d])
-                line.setPos(value)
-                line.show()
-                shown = True
-                self._grow_y(self.p_r, value, value)
-            else:
-                line.hide()
-        if shown != self.target_in_legend and self.p_r.legend is not None:  # only when targets come or go
-            if shown:
-                self.p_r.legend.addItem(self.target_sample, "target")
-            else:
-                self.p_r.legend.removeItem(self.target_sample)
-            self.target_in_legend = shown
+                continue
+            c.setData(np.arange(series.shape[0], dtype=np.float32), series[:, d], connect="finite")
+            col = series[:, d][np.isfinite(series[:, d])]
+            if col.size:
+                names.append(self._curve_name(d))
+                self._grow_y(self.p_r, float(col.min()), float(col.max()))
+        line = self.target_lines[0]
+        if target is not None and np.isfinite(target):
+            colour = OUT_COLOURS[dim % len(OUT_COLOURS)] if dims else OUT_COLOURS[0]
+            if line.pen.color().name() != pg.mkColor(colour).name():
+                line.setPen(pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine))
+                self.target_sample.setPen(pg.mkPen(colour, width=1, style=pg.QtCore.Qt.DashLine))
+            line.setPos(float(target))
+            line.show()
+            names.append("target")
+            self._grow_y(self.p_r, float(target), float(target))
+        else:
+            line.hide()
+        self._set_legend(names)
 
-    def update_batch(self, predictions: np.ndarray | None, truth: np.ndarray | None, sample: int) -> None:
-        """Final prediction (first output, first dimension) and truth over the batch; the sample is marked."""
+    def update_batch(self, predictions: np.ndarray | None, truth: np.ndarray | None, sample: int,
+                     label: str = "prediction") -> None:
+        """The final prediction (the chosen output and dimension at the last step) and the truth over the batch,
+        each (batch,); the sample is marked."""
         n = 0 if predictions is None else predictions.shape[0]
         x = np.arange(n, dtype=np.float32)
-        p = None if predictions is None else predictions.reshape(n, -1)[:, 0]
-        t = None if truth is None or truth.shape[0] != n else truth.reshape(n, -1)[:, 0]
+        p = predictions
+        t = None if truth is None or truth.shape[0] != n else truth
         self.pred_curve.setData(x, p) if p is not None else self.pred_curve.setData([], [])
         self.truth_curve.setData(x, t) if t is not None else self.truth_curve.setData([], [])
+        legend = self.p_b.legend
+        if legend is not None:  # the legend names what is drawn
+            want = ([(self.truth_curve, "truth")] if t is not None else []) + \
+                   ([(self.pred_curve, label)] if p is not None else [])
+            if [(it.item, text.text) for it, text in legend.items] != want:
+                legend.clear()
+                for item, name in want:
+                    legend.addItem(item, name)
+        self.sample_line.setVisible(n > 0)
         self.sample_line.setPos(sample)
+        self.p_b.setTitle(f"Batch: final {label} vs truth" if t is not None else f"Batch: final {label}")
         if p is not None and t is not None:
             self.scatter.setData(t, p)
             self.scatter_sel.setData([t[sample]], [p[sample]])
@@ -484,7 +628,8 @@ class ReplayPlots(QWidget):
                 label.setPos(self.T - 0.5, unit)
             else:
                 label.setAnchor((0, 0.5))
-                label.setPos(arr.shape[0] - 1 + 0.1, float(arr[-1, unit]))
+                x = float(self.times[-1]) if self.times.size == arr.shape[0] else arr.shape[0] - 1
+                label.setPos(x + 0.1, float(arr[-1, unit]))
             label.show()
 
     def _image_click(self, ev) -> None:

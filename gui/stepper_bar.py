@@ -43,7 +43,7 @@ class StepperBar(QWidget):
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._on_slider)
         self.label = QLabel("step 0 / 0")
-        self.label.setFixedWidth(240)  # a label that resizes with its text re-lays out the window every step
+        self.label.setFixedWidth(290)  # a label that resizes with its text re-lays out the window every step
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
         for w in (self.b_reset, self.b_back, self.b_play, self.b_step, self.b_end):

@@ -116,6 +116,8 @@ def test_readout_legend_names_the_target(window, qtbot):
     window.open_input(None)  # random inputs carry no target: the entry goes
     qtbot.waitUntil(lambda: not window.loading, timeout=10000)
     assert window.session.data.targets is None
+    assert [label.text for _, label in legend.items] == []  # back at step 0: nothing drawn, nothing listed
+    window.session.seek(3)
     assert [label.text for _, label in legend.items] == ["prediction"]
     assert not window.plots.target_lines[0].isVisible()
 
