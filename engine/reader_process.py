@@ -32,6 +32,7 @@ import select
 import selectors
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,7 @@ from .limits import DEFAULT, Limits
 
 ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 OVERHEAD_BYTES = 2 * 1024**3  # the interpreter, NumPy, h5py and libhdf5's own buffers, in address space
+STRUCTURE_BYTES = 1024**3  # what walking a file's structure may take beyond that (the config, its attributes)
 MAX_MESSAGE_BYTES = 64 * 1024**2 + 16 * 1024**2  # the config (its own limit) plus the array table
 DTYPES = {"float32", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"}
 CRASH_SIGNALS = {signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE}
@@ -111,6 +113,7 @@ class _ForkServer:
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.owner = 0  # the pid that started it (a forked copy of this process starts its own)
+        self.child: int | None = None  # the reader running now
 
     def _start(self) -> None:
         if self.sock is not None and self.owner == os.getpid():
@@ -149,7 +152,8 @@ class _ForkServer:
             except (OSError, ValueError):
                 msg = None
             if msg is not None:
-                return int(msg["started"])
+                self.child = int(msg["started"])
+                return self.child
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
@@ -168,6 +172,7 @@ class _ForkServer:
                     self.proc.wait()
                     return -signal.SIGKILL
             if msg.get("pid") == pid:
+                self.child = None
                 return int(msg["status"])
 
     def kill(self, pid: int) -> None:
@@ -386,9 +391,43 @@ def _limit_self(spec: dict) -> None:
     cpu = max(1, int(spec["cpu_seconds"]) + 1)
     cap(resource.RLIMIT_CPU, cpu, cpu + 5)
     cap(resource.RLIMIT_CORE, 0)
-    # the weights' memory file, a compressed weights member held in memory, and what libhdf5 needs besides
-    cap(resource.RLIMIT_AS, 2 * int(spec["max_bytes"]) + OVERHEAD_BYTES)
     cap(resource.RLIMIT_FSIZE, int(spec["max_bytes"]) + 1024**2)  # the memory file is the only file written
+    # Address space: the hard limit allows the weights' memory file, a compressed weights member held in memory and
+    # what libhdf5 needs besides. The soft limit is tighter: while the structure is walked, attributes and the
+    # config need little (a compressed archive member may need up to the weight budget); once the walk knows the
+    # weights' total, ``_limit_to_weights`` lowers it to that.
+    zipped = False
+    try:
+        if stat.S_ISREG(os.stat(spec["path"]).st_mode):  # (a pipe would block; the reader refuses it)
+            with open(spec["path"], "rb") as fh:
+                zipped = fh.read(2) == b"PK"
+    except OSError:
+        pass
+    hard = _vm_size() + 2 * int(spec["max_bytes"]) + OVERHEAD_BYTES
+    soft = _vm_size() + STRUCTURE_BYTES + (int(spec["max_bytes"]) if zipped else 0)
+    cap(resource.RLIMIT_AS, min(soft, hard), hard)
+
+
+def _vm_size() -> int:
+    """This process's address space now (Linux), 0 where unknown."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _limit_to_weights(n: int) -> None:
+    """Once the walk has counted the weights (``n`` bytes): room for them, one more copy of the largest
+    (a float64 array read before it becomes float32), and what libhdf5 needs to read."""
+    import resource
+
+    try:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = _vm_size() + 2 * n + STRUCTURE_BYTES
+        resource.setrlimit(resource.RLIMIT_AS, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+    except (ValueError, OSError):
+        pass
 
 
 def _read_and_exit(spec: dict, memfd: int, out: int) -> None:
@@ -406,6 +445,7 @@ def _read_and_exit(spec: dict, memfd: int, out: int) -> None:
     block: list[mmap.mmap] = []
 
     def alloc(n: int) -> mmap.mmap:
+        _limit_to_weights(n)
         os.ftruncate(memfd, n)
         block.append(mmap.mmap(memfd, n))
         return block[-1]

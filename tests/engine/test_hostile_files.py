@@ -24,9 +24,11 @@ from . import crafted
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "k2h5" / "toy_tanh_sigmoid.h5"
-# Found by tools/find_crashers.py: one byte of this committed fixture changed, libhdf5 then crashes or spins forever.
-SEGFAULT = (7561, 0xFF)  # SIGSEGV reading attribute 'weight_names' of 'model_weights/dense'
-SPIN = (12435, 0x80)  # spins forever reading attribute 'weight_names' of 'model_weights/lstm'
+K3_FIXTURE = ROOT / "tests" / "fixtures" / "k3h5" / "toy_tanh_sigmoid.h5"
+# Found by tools/find_crashers.py: one byte of a committed fixture changed, libhdf5 then crashes or never returns.
+SEGFAULT = (FIXTURE, 7561, 0xFF)  # SIGSEGV reading attribute 'weight_names' of 'model_weights/dense'
+SPIN = (K3_FIXTURE, 4616, 0x80)  # spins forever (CPU, no memory) reading attribute 'model_config' of '/'
+GREEDY = (FIXTURE, 12435, 0x80)  # grabs ~2 GB, then spins, reading attribute 'weight_names' of 'model_weights/lstm'
 
 
 def load_error(path, **kw) -> str:
@@ -143,7 +145,7 @@ def _naive_open(path) -> subprocess.CompletedProcess:
 
 
 def test_file_that_crashes_libhdf5_is_one_clear_error(tmp_path):
-    p = crafted.flipped(FIXTURE, tmp_path / "crash.h5", *SEGFAULT)
+    p = crafted.flipped(*SEGFAULT[:1], tmp_path / "crash.h5", *SEGFAULT[1:])
     assert _naive_open(p).returncode == -11  # in-process, this file kills the interpreter (SIGSEGV)
     msg = load_error(p)
     assert "the file crashed the HDF5 library (SIGSEGV) while reading attribute 'weight_names' of " \
@@ -153,13 +155,24 @@ def test_file_that_crashes_libhdf5_is_one_clear_error(tmp_path):
 
 
 def test_file_that_spins_libhdf5_times_out(tmp_path):
-    p = crafted.flipped(FIXTURE, tmp_path / "spin.h5", *SPIN)
+    p = crafted.flipped(*SPIN[:1], tmp_path / "spin.h5", *SPIN[1:])
     with pytest.raises(subprocess.TimeoutExpired):
         _naive_open_with_timeout(p, 3)
     t = time.perf_counter()
     msg = load_error(p, limits=Limits(read_seconds=2))
     assert time.perf_counter() - t < 10
-    assert "reading took longer than 2 s (while reading attribute 'weight_names' of 'model_weights/lstm')" in msg
+    assert "reading took longer than 2 s (while reading attribute 'model_config' of '/')" in msg
+
+
+def test_file_that_makes_libhdf5_grab_memory_meets_the_limit(tmp_path):
+    # Walking the structure may take 1 GB beyond the reader's own: this attribute read asks for more, then spins.
+    p = crafted.flipped(*GREEDY[:1], tmp_path / "greedy.h5", *GREEDY[1:])
+    with pytest.raises(subprocess.TimeoutExpired):
+        _naive_open_with_timeout(p, 3)
+    t = time.perf_counter()
+    msg = load_error(p, limits=Limits(read_seconds=20))
+    assert time.perf_counter() - t < 10
+    assert "attribute 'weight_names' of 'model_weights/lstm' cannot be read" in msg
 
 
 def _naive_open_with_timeout(path, seconds):
@@ -168,7 +181,7 @@ def _naive_open_with_timeout(path, seconds):
 
 
 def test_cancel_kills_a_slow_read(tmp_path):
-    p = crafted.flipped(FIXTURE, tmp_path / "spin.h5", *SPIN)
+    p = crafted.flipped(*SPIN[:1], tmp_path / "spin.h5", *SPIN[1:])
     cancel = threading.Event()
     threading.Timer(0.5, cancel.set).start()
     t = time.perf_counter()
@@ -179,7 +192,7 @@ def test_cancel_kills_a_slow_read(tmp_path):
 
 
 def test_cli_on_a_crashing_file_prints_one_line(tmp_path):
-    p = crafted.flipped(FIXTURE, tmp_path / "crash.h5", *SEGFAULT)
+    p = crafted.flipped(*SEGFAULT[:1], tmp_path / "crash.h5", *SEGFAULT[1:])
     r = subprocess.run([sys.executable, "main.py", "info", str(p)], cwd=str(ROOT), capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 2 and r.stdout == ""
