@@ -49,6 +49,7 @@ ALLOWED_FILTERS = {h5py.h5z.FILTER_DEFLATE: "gzip", h5py.h5z.FILTER_SHUFFLE: "sh
 FILTER_NAMES = {h5py.h5z.FILTER_FLETCHER32: "fletcher32", h5py.h5z.FILTER_SZIP: "szip",
                 h5py.h5z.FILTER_NBIT: "nbit", h5py.h5z.FILTER_SCALEOFFSET: "scaleoffset"}
 ALIGN = 64  # every array starts on a cache line of the block it is read into
+CRC_FIRST_BYTES = 32 * 1024**2  # a stored weights member up to this size has its CRC checked before it is read
 
 Progress = Callable[[str], None]
 Alloc = Callable[[int], "memoryview | bytearray | np.ndarray"]
@@ -402,6 +403,12 @@ def _read_zip(path: str, limits: Limits, progress: Progress, alloc: Alloc | None
     if not isinstance(member, StoredMember):
         return RawModel(path=path, format="keras3-zip", keras_version=version, config=config,
                         weights=_read_weights_member(io.BytesIO(member), limits, progress, alloc))
+    if member.size <= CRC_FIRST_BYTES:  # cheap: checked before libhdf5 sees a byte (a damaged member can hang it)
+        progress("checking the CRC of model.weights.h5")
+        if not member.crc_ok():
+            raise FormatError("archive member model.weights.h5 is corrupt (CRC mismatch); refusing")
+        return RawModel(path=path, format="keras3-zip", keras_version=version, config=config,
+                        weights=_read_weights_member(member.open(), limits, progress, alloc))
     with ThreadPoolExecutor(1) as pool:  # read in place; its CRC is checked meanwhile, on another thread
         crc = pool.submit(member.crc_ok)
         try:

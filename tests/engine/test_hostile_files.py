@@ -28,6 +28,7 @@ K3_FIXTURE = ROOT / "tests" / "fixtures" / "k3h5" / "toy_tanh_sigmoid.h5"
 # Found by tools/find_crashers.py: one byte of a committed fixture changed, libhdf5 then crashes or never returns.
 SEGFAULT = (FIXTURE, 7561, 0xFF)  # SIGSEGV reading attribute 'weight_names' of 'model_weights/dense'
 SPIN = (K3_FIXTURE, 4616, 0x80)  # spins forever (CPU, no memory) reading attribute 'model_config' of '/'
+KERAS_SPIN = (ROOT / "tests" / "fixtures" / "k3keras" / "toy_tanh_sigmoid.keras", 4934, 0xFF)  # in the weights member
 GREEDY = (FIXTURE, 12435, 0x80)  # grabs ~2 GB, then spins, reading attribute 'weight_names' of 'model_weights/lstm'
 
 
@@ -173,6 +174,14 @@ def test_file_that_makes_libhdf5_grab_memory_meets_the_limit(tmp_path):
     msg = load_error(p, limits=Limits(read_seconds=20))
     assert time.perf_counter() - t < 10
     assert "attribute 'weight_names' of 'model_weights/lstm' cannot be read" in msg
+
+
+def test_small_weights_member_has_its_crc_checked_before_libhdf5_reads_it(tmp_path):
+    # One byte changed inside the stored model.weights.h5 makes libhdf5 spin; its CRC says so first.
+    p = crafted.flipped(*KERAS_SPIN[:1], tmp_path / "spin.keras", *KERAS_SPIN[1:])
+    t = time.perf_counter()
+    assert "model.weights.h5 is corrupt (CRC mismatch)" in load_error(p, limits=Limits(read_seconds=5))
+    assert time.perf_counter() - t < 4
 
 
 def _naive_open_with_timeout(path, seconds):
