@@ -322,3 +322,15 @@ def test_zip_compressed_size_that_lies_is_refused(tmp_path):
         info = z.getinfo("model.weights.h5")
     crafted.patch_zip(p, "model.weights.h5", central={20: (info.file_size // 2).to_bytes(4, "little")})
     assert "'model.weights.h5' runs past the end of its data (its declared size lies)" in load_error(p)
+
+
+def test_without_a_fork_server_each_read_starts_a_fresh_interpreter(tmp_path, monkeypatch):
+    import socket
+
+    from engine import reader_process
+
+    monkeypatch.delattr(socket, "send_fds")  # as where fds cannot be passed on a socket
+    crash = crafted.flipped(*SEGFAULT[:1], tmp_path / "crash.h5", *SEGFAULT[1:])
+    assert "the file crashed the HDF5 library (SIGSEGV) while reading attribute 'weight_names'" in load_error(crash)
+    raw = reader_process.read_isolated(crafted.tiny_h5(tmp_path / "m.h5"))
+    np.testing.assert_array_equal(raw.weights["dense"].arrays[0][1], crafted.tiny_weights()["dense"][0][1])
