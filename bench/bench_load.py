@@ -8,7 +8,9 @@ under a second.
 
 Figures are the best of several loads with the file in the OS page cache (the usual case right after saving or
 copying a model); the first load is printed too. The peak extra memory of a load is reported from tracemalloc's
-view of NumPy allocations.
+view of NumPy allocations (an isolated load's weights live in shared memory mapped from the reader process, which
+tracemalloc does not see). Each file is loaded the way a user's file is (in the reader process,
+engine/reader_process.py) and, for the cost of that isolation, in this process (``isolated=False``).
 """
 from __future__ import annotations
 
@@ -45,18 +47,18 @@ def main() -> None:
     write_keras(files[".keras"], args.units, T, F, weights)
     print(f"wrote 2×LSTM({args.units}) in {time.perf_counter() - t0:.1f} s; {load_note()}")
 
-    for kind, path in files.items():
+    for (kind, path), isolated in ((kp, iso) for kp in files.items() for iso in (True, False)):
         size = path.stat().st_size / 1e6
         times = []
         for _ in range(args.reps):
             gc.collect()
             t = time.perf_counter()
-            m = engine.load_model(path)
+            m = engine.load_model(path, isolated=isolated)
             times.append(time.perf_counter() - t)
             del m
         gc.collect()
         tracemalloc.start()
-        m = engine.load_model(path)
+        m = engine.load_model(path, isolated=isolated)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         ok = all(np.array_equal(m.layer(n).kernel, weights[n][0][1]) for n in weights)
@@ -65,7 +67,7 @@ def main() -> None:
         t = time.perf_counter()
         m.stepper(x1, record=True, readout=True).step()
         t_first = time.perf_counter() - t
-        print(f"{kind:7s} {size:6.0f} MB  load best {fmt_time(min(times))}, first {fmt_time(times[0])}, "
+        print(f"{kind:7s} {'isolated' if isolated else 'in-process':10s} {size:6.0f} MB  load best {fmt_time(min(times))}, first {fmt_time(times[0])}, "
               f"median {fmt_time(sorted(times)[len(times) // 2])};  peak traced memory {peak / 1e6:.0f} MB "
               f"({peak / (path.stat().st_size):.1f}x the file); weights {'match' if ok else 'DIFFER'}; "
               f"{m.param_count():,} parameters; then stepper + first step {fmt_time(t_first)}")

@@ -18,6 +18,7 @@ class Limits:
     max_config_bytes: int = 64 * 1024**2
     max_layers: int = 100_000
     max_activation_bytes: int = 4 * GiB  # any layer output implied by the config and the input's shape
+    read_seconds: float = 120.0       # wall-clock and CPU time the reader process may take over one model file
 
     def with_max_bytes(self, n: int) -> "Limits":
         return replace(self, max_bytes=int(n))

@@ -9,8 +9,10 @@ import numpy as np
 from .errors import FormatError, ModelFileError
 from .graph import Graph, UnsupportedLayer, build_graph
 from .layers.recurrent import RecurrentLayer
+from .limits import DEFAULT, Limits
 from .model_file import FORMAT_LABELS, read_model_file
 from .parallel import cores
+from .reader_process import Cancel, read_isolated
 from .stepper import Schedule, Stepper, check_inputs, make_schedule
 from .trace import Trace, build_trace, concatenate_traces
 
@@ -120,14 +122,17 @@ class Model:
         return concatenate_traces([build_trace(st) for st in steppers])
 
 
-def load_model(path: str | os.PathLike, strict: bool = True) -> Model:
+def load_model(path: str | os.PathLike, strict: bool = True, *, limits: Limits = DEFAULT, cancel: Cancel | None = None,
+               isolated: bool = True) -> Model:
     """Open a Keras model file. Any problem raises ModelFileError whose message is ``<path>: <reason>``.
 
     With ``strict=False`` unsupported layers become placeholders (shown, never run) instead of errors.
+    The file is read in a child process under ``limits`` (engine/reader_process.py); ``cancel.is_set()`` kills it.
+    ``isolated=False`` reads it in this process instead: only for files known to be sound (the reader's own tests).
     """
     spath = os.fspath(path)
     try:
-        raw = read_model_file(spath)
+        raw = read_isolated(spath, limits, cancel) if isolated else read_model_file(spath, limits)
         graph = build_graph(raw.config, raw.weights, raw.keras_version, strict=strict)
     except FormatError as e:
         raise ModelFileError(spath, str(e)) from None

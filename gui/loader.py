@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, QRunnable, Signal
 
 import engine
 from engine.inputs import Dataset, input_specs, load_dataset, random_dataset
+from engine.limits import DEFAULT, Limits
 
 
 @dataclass
@@ -18,11 +19,12 @@ class Loaded:
     problem: str | None  # why the model cannot run (unsupported layer), shown in the window
 
 
-def open_model(model_path: str, input_path: str | None = None) -> Loaded:
+def open_model(model_path: str, input_path: str | None = None, cancel=None, limits: Limits = DEFAULT) -> Loaded:
     """What opening needs before the first paint: the model and its inputs. Raises ModelFileError.
 
-    Predictions over the whole batch come after (``predict_batch``), so a large model paints first."""
-    model = engine.load_model(model_path, strict=False)
+    The file is read in a child process (the window never runs libhdf5 on it); ``cancel.is_set()`` kills that
+    process. Predictions over the whole batch come after (``predict_batch``), so a large model paints first."""
+    model = engine.load_model(model_path, strict=False, limits=limits, cancel=cancel)
     data = load_dataset(input_path) if input_path else random_data(model)
     return _finish(model, data)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 
 import numpy as np
 import PySide6  # noqa: F401  (before pyqtgraph, so it binds to PySide6)
@@ -18,6 +19,7 @@ from engine.errors import FormatError, ModelFileError
 from engine.export import save_matrix
 from engine.inputs import load_keras_outputs, load_targets
 from engine.layers.conv_lstm import ConvLSTM
+from engine.limits import DEFAULT
 from lstm_inspector.paths import icon_path
 
 from .conv_maps import ConvMaps
@@ -58,6 +60,8 @@ class MainWindow(QMainWindow):
         self._predict_generation = 0  # counts batch predictions
         self._tasks: set[LoadTask] = set()  # running on the pool
         self._shown_sample: tuple | None = None  # (data, sample, output, dim) the plots' ranges were grown for
+        self.limits = DEFAULT  # what a model file may make the reader do (its process's time and memory)
+        self._cancel_open = threading.Event()  # set: the open running in the background is abandoned, its reader killed
         self.setWindowTitle("LSTM Inspector")
         self.setAcceptDrops(True)
 
@@ -209,7 +213,10 @@ class MainWindow(QMainWindow):
     def open_model(self, path: str, input_path: str | None = None, step: int | None = None) -> None:
         """Open in the background; on failure a dialog, and whatever was open stays open."""
         self.pending_step = step
-        self._start(LoadTask(open_model, path, input_path), f"Opening {os.path.basename(path)}…", path)
+        self._cancel_open.set()  # a newer open supersedes the running one: its reader process is killed
+        self._cancel_open = threading.Event()
+        self._start(LoadTask(open_model, path, input_path, self._cancel_open, self.limits),
+                    f"Opening {os.path.basename(path)}…", path)
 
     def open_input(self, path: str | None) -> None:
         if self.session.model is not None:
@@ -217,7 +224,7 @@ class MainWindow(QMainWindow):
 
     def load_now(self, path: str, input_path: str | None = None) -> None:
         """Synchronous open (screenshots, scripts, tests); raises ModelFileError."""
-        loaded = open_model(path, input_path)
+        loaded = open_model(path, input_path, limits=self.limits)
         self._generation += 1  # supersedes any open still running in the background
         self._on_loaded(loaded, path, background=False)
         if loaded.problem is None:
@@ -600,6 +607,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev) -> None:
         self.bar.pause()
+        self._cancel_open.set()  # a model still being read: its reader process is killed, so the app can exit
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("split", self.split.saveState())
         self.settings.setValue("left", self.left.saveState())

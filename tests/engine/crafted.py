@@ -82,3 +82,143 @@ def with_layer(config, index, layer):
     cfg = copy.deepcopy(config)
     cfg["config"]["layers"].insert(index, layer)
     return cfg
+
+
+# --- hostile files: each breaks one rule a Keras file never breaks -------------------------------------------------
+
+KERNEL = "model_weights/lstm/lstm/lstm_cell/kernel:0"
+
+
+def _replace_dataset(path, where, make):
+    """Delete dataset ``where`` of an existing file and create it again with ``make(f, where, data)``."""
+    with h5py.File(path, "r+") as f:
+        data = f[where][()]
+        del f[where]
+        make(f, where, data)
+    return path
+
+
+def h5_external_storage(path, secret):
+    """The LSTM kernel's bytes are declared to live in another file (``secret``): HDF5 external storage."""
+    tiny_h5(path)
+    n = FEATURES * 4 * UNITS * 4
+    return _replace_dataset(path, KERNEL, lambda f, w, d: f.create_dataset(w, shape=d.shape, dtype=d.dtype,
+                                                                            external=[(str(secret), 0, n)]))
+
+
+def h5_external_link(path, other):
+    """``model_weights/dense`` is an external link to the same group in another (valid) file."""
+    tiny_h5(other)
+    tiny_h5(path)
+    with h5py.File(path, "r+") as f:
+        del f["model_weights/dense"]
+        f["model_weights/dense"] = h5py.ExternalLink(str(other), "/model_weights/dense")
+    return path
+
+
+def h5_soft_link(path):
+    tiny_h5(path)
+    with h5py.File(path, "r+") as f:
+        f.move("model_weights/dense", "model_weights/dense_real")
+        f["model_weights/dense"] = h5py.SoftLink("/model_weights/dense_real")
+    return path
+
+
+def h5_virtual_kernel(path, source_file=None):
+    """The kernel is a virtual dataset mapping another file's dataset, or (``source_file=None``) itself."""
+    tiny_h5(path)
+
+    def make(f, where, data):
+        layout = h5py.VirtualLayout(shape=data.shape, dtype=data.dtype)
+        layout[...] = h5py.VirtualSource(str(source_file) if source_file else ".", where, shape=data.shape)
+        f.create_virtual_dataset(where, layout, fillvalue=0)
+
+    return _replace_dataset(path, KERNEL, make)
+
+
+def h5_dataset(path, where=KERNEL, **kwargs):
+    """Dataset ``where`` written again with h5py's create_dataset options (chunks, filters, dtype, maxshape)."""
+    tiny_h5(path)
+    dtype = kwargs.pop("dtype", None)
+    return _replace_dataset(path, where, lambda f, w, d: f.create_dataset(w, data=d.astype(dtype or d.dtype), **kwargs))
+
+
+def h5_linked_twice(path):
+    """The dense layer's group is hard-linked under a second name, and layer_names lists both."""
+    w = tiny_weights()
+    tiny_h5(path)
+    with h5py.File(path, "r+") as f:
+        g = f["model_weights"]
+        g["dense_again"] = g["dense"]
+        g.attrs["layer_names"] = np.array([n.encode() for n in w] + [b"dense_again"], dtype="S")
+    return path
+
+
+def keras_members_with_weights(edit):
+    """tiny_keras_members() with ``edit(h5py.File)`` applied to model.weights.h5."""
+    members = tiny_keras_members()
+    buf = io.BytesIO(members["model.weights.h5"])
+    with h5py.File(buf, "r+") as f:
+        edit(f)
+    members["model.weights.h5"] = buf.getvalue()
+    return members
+
+
+def hardlink_chain(f, depth=40):
+    """Inside the LSTM layer's group, ``depth`` groups each reachable twice from the one above (2^depth paths)."""
+    groups = [f.create_group(f"chain/{i}") for i in range(depth + 1)]
+    for a, b in zip(groups, groups[1:]):
+        a["left"] = b
+        a["right"] = b
+    f["layers/lstm/chain"] = groups[0]
+    del f["chain"]
+
+
+def hardlink_cycle(f):
+    f["layers/lstm/cell/loop"] = f["layers/lstm"]
+
+
+def flipped(path, out, offset, xor):
+    """A copy of ``path`` with one byte changed (``tools/find_crashers.py`` finds offsets worth flipping)."""
+    raw = bytearray(open(path, "rb").read())
+    raw[offset] ^= xor
+    with open(out, "wb") as fh:
+        fh.write(bytes(raw))
+    return out
+
+
+# --- zip oddities: patched bytes of a valid archive ----------------------------------------------------------------
+
+def _central(raw: bytes, name: bytes) -> int:
+    i = raw.index(b"PK\x01\x02")
+    while True:
+        if raw[i + 46:i + 46 + len(name)] == name:
+            return i
+        i = raw.index(b"PK\x01\x02", i + 4)
+
+
+def _local(raw: bytes, name: bytes) -> int:
+    cd = _central(raw, name)
+    return int.from_bytes(raw[cd + 42:cd + 46], "little")
+
+
+def patch_zip(path, name: str, central: dict | None = None, local: dict | None = None):
+    """Overwrite fields of member ``name``'s central directory entry / local header: {offset: bytes}."""
+    raw = bytearray(open(path, "rb").read())
+    cd, lh = _central(raw, name.encode()), _local(raw, name.encode())
+    for off, b in (central or {}).items():
+        raw[cd + off:cd + off + len(b)] = b
+    for off, b in (local or {}).items():
+        raw[lh + off:lh + off + len(b)] = b
+    with open(path, "wb") as fh:
+        fh.write(bytes(raw))
+    return path
+
+
+def member_data_range(path, name: str):
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(name)
+    raw = open(path, "rb").read()
+    head = raw[info.header_offset:info.header_offset + 30]
+    start = info.header_offset + 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
+    return start, start + info.compress_size

@@ -187,12 +187,12 @@ def test_keras_zip_bomb(tmp_path):
     assert "zip bomb" in msg
 
 
-def test_keras_zip_declared_size_over_limit(tmp_path, monkeypatch):
-    from engine import keras_zip
+def test_keras_zip_declared_size_over_limit(tmp_path):
+    from engine.limits import Limits
 
-    monkeypatch.setitem(keras_zip.LIMITS, "config.json", 10)
     p = crafted.keras_zip(tmp_path / "m.keras", crafted.tiny_keras_members())
-    assert "declares" in load_error(p)
+    with pytest.raises(ModelFileError, match="config.json declares"):
+        engine.load_model(p, limits=Limits(max_config_bytes=10))
 
 
 def test_keras_zip_corrupt_weights(tmp_path):
@@ -234,7 +234,7 @@ def test_keras_zip_weights_member_past_end_refused(tmp_path):
     cd = next(i for i in range(len(raw)) if raw.startswith(b"PK\x01\x02", i) and raw[i + 46:i + 62] == b"model.weights.h5")
     size = int.from_bytes(raw[cd + 24:cd + 28], "little") + 10**6
     p.write_bytes(raw[:cd + 20] + size.to_bytes(4, "little") * 2 + raw[cd + 28:])
-    assert "model.weights.h5 runs past the end of the file" in load_error(p)
+    assert "'model.weights.h5' runs past the end" in load_error(p)
 
 
 def test_nothing_written_next_to_model(tmp_path):

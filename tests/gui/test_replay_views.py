@@ -148,10 +148,10 @@ def test_an_older_slower_open_does_not_replace_a_newer_one(window, qtbot, monkey
     release = threading.Event()
     real_open = mw.open_model
 
-    def open_model(path, input_path=None):
+    def open_model(path, input_path=None, *args, **kwargs):
         if path == slow:
             release.wait(10)
-        return real_open(path, input_path)
+        return real_open(path, input_path, *args, **kwargs)
 
     monkeypatch.setattr(mw, "open_model", open_model)
     window.open_model(slow)
