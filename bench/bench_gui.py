@@ -74,6 +74,7 @@ def run(tmp: Path) -> None:
     w.show()
     fx = ROOT / "tests" / "fixtures" / "k3keras"
     w.load_now(str(fx / "big_lstm256.keras"), str(fx / "big_lstm256.npz"))
+    w.pool.waitForDone()  # the readout map's one-off background replay of the batch, not part of a step
     app.processEvents()
     for tab in (w.plots, w.weights):
         w.tabs.setCurrentWidget(tab)

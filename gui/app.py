@@ -2,6 +2,7 @@
 that shows errors instead of dying, and the screenshot mode used for the README and checks."""
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -31,7 +32,8 @@ def _install_excepthook(window) -> None:
 
 
 def run_app(model_path: str | None = None, input_path: str | None = None, step: int | None = None,
-            screenshot: str | None = None, settings: QSettings | None = None) -> int:
+            screenshot: str | None = None, settings: QSettings | None = None,
+            size: tuple[int, int] = (1600, 1000)) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("LSTM Inspector")
     app.setOrganizationName("LSTMInspector")
@@ -40,18 +42,26 @@ def run_app(model_path: str | None = None, input_path: str | None = None, step: 
     app.setWindowIcon(QIcon(icon_path()))
     from .main_window import MainWindow
 
+    if screenshot and settings is None:
+        # a screenshot neither reads nor changes the user's window sizes and recent files: the same picture every
+        # time, for documentation and checks
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="lstm-inspector-") as tmp:
+            fresh = QSettings(os.path.join(tmp, "settings.ini"), QSettings.IniFormat)
+            return run_app(model_path, input_path, step, screenshot, fresh, size)
     window = MainWindow(settings if settings is not None else make_settings())
     _install_excepthook(window)
     if screenshot:
-        return _screenshot(app, window, model_path, input_path, step, screenshot)
+        return _screenshot(app, window, model_path, input_path, step, screenshot, size)
     window.show()
     if model_path:
         window.open_model(model_path, input_path, step)
     return app.exec()
 
 
-def _screenshot(app, window, model_path, input_path, step, out: str) -> int:
-    window.resize(1600, 1000)
+def _screenshot(app, window, model_path, input_path, step, out: str, size: tuple[int, int] = (1600, 1000)) -> int:
+    window.resize(*size)
     window.show()
     if model_path:
         try:
@@ -60,7 +70,8 @@ def _screenshot(app, window, model_path, input_path, step, out: str) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         window.session.seek(step if step is not None else window.session.total_steps)
-    for _ in range(5):
+    for _ in range(5):  # the background work a model starts (batch predictions, the readout map) shows too
+        window.pool.waitForDone()
         app.processEvents()
     if not window.grab().save(out):
         print(f"error: {out}: cannot write the screenshot", file=sys.stderr)

@@ -90,7 +90,10 @@ class LoadTask(QRunnable):
         except Exception as e:  # a bug, not bad input: still never kill the window
             self.signals.failed.emit(f"unexpected error: {type(e).__name__}: {e}")
         else:
-            self.signals.finished.emit(result)
+            try:
+                self.signals.finished.emit(result)
+            except RuntimeError:  # the window that asked has been closed and deleted: nobody to tell
+                pass
 
 
 def open_data(model: engine.Model, input_path: str | None) -> Loaded:

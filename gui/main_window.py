@@ -9,7 +9,6 @@ import threading
 import numpy as np
 import PySide6  # noqa: F401  (before pyqtgraph, so it binds to PySide6)
 import pyqtgraph as pg
-import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
 from PySide6.QtCore import QSettings, Qt, QThreadPool
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget,
@@ -20,9 +19,12 @@ from engine.export import save_matrix
 from engine.inputs import load_keras_outputs, load_targets
 from engine.layers.conv_lstm import ConvLSTM
 from engine.limits import DEFAULT
+from engine.readouts import batch_readouts
 from lstm_inspector.paths import icon_path
 
 from .conv_maps import ConvMaps
+from .export_image import caption_image, write_svg
+from .guide import GuideDialog
 from .input_panel import InputPanel
 from .loader import LoadTask, open_data, open_model, predict_batch, write_trace
 from .model_panel import ModelPanel
@@ -34,6 +36,8 @@ from .weights_view import WeightsView
 MODEL_FILTER = "Keras models (*.h5 *.hdf5 *.keras);;All files (*)"
 INPUT_FILTER = "Input arrays (*.npy *.npz *.csv);;All files (*)"
 MAX_RECENT = 10
+READOUT_MAP_POINTS = 40_000  # the readout map replays at most this many (sample, step) points of the batch
+READOUT_MAP_FLOATS = 16_000_000  # …and keeps about this many state values for them (64 MB) while replaying
 
 # antialiasing is per curve (the few-point ones): drawing hundreds of antialiased points each step costs ~30 ms
 pg.setConfigOptions(background="w", foreground="#333", antialias=False, imageAxisOrder="row-major")
@@ -58,6 +62,9 @@ class MainWindow(QMainWindow):
         self.exporting = False
         self._generation = 0  # counts open requests
         self._predict_generation = 0  # counts batch predictions
+        self._readouts_generation = 0  # counts readout-map computations
+        self._readouts_key = None  # what the readout map was computed for (data, edits)
+        self.guide: GuideDialog | None = None
         self._tasks: set[LoadTask] = set()  # running on the pool
         self._shown_sample: tuple | None = None  # (data, sample, output, dim) the plots' ranges were grown for
         self.limits = DEFAULT  # what a model file may make the reader do (its process's time and memory)
@@ -85,6 +92,7 @@ class MainWindow(QMainWindow):
         self.split.addWidget(self.tabs)
         self.split.setStretchFactor(1, 1)
         self.split.setSizes([430, 1170])
+        self.left.setMinimumWidth(240)
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(4, 4, 4, 0)
@@ -122,6 +130,9 @@ class MainWindow(QMainWindow):
         self.plots.unit_clicked.connect(self._toggle_unit)
         self.plots.direction_changed.connect(s.set_direction)
         self.plots.output_chosen.connect(s.set_output)
+        self.plots.cell_clicked.connect(self._on_cell_clicked)
+        self.plots.sample_clicked.connect(s.set_sample)
+        self.plots.readout_point_clicked.connect(self._on_readout_point_clicked)
         self.weights.unit_clicked.connect(self._toggle_unit)
         self.conv_maps.view_changed.connect(self._update_conv_maps)
         self._restore()
@@ -146,6 +157,8 @@ class MainWindow(QMainWindow):
         q = m.addAction("&Quit", self.close)
         q.setShortcut(QKeySequence.Quit)
         h = self.menuBar().addMenu("&Help")
+        g = h.addAction("&Guide: gates, states, readout, stages", self.show_guide)
+        g.setShortcut(QKeySequence.HelpContents)
         h.addAction("&About LSTM Inspector", self.show_about)
         self._fill_recent()
 
@@ -153,7 +166,8 @@ class MainWindow(QMainWindow):
         # window-wide step keys; the input table takes these keys for itself while it has focus (see InputTable)
         s = self.session
         for key, slot in ((Qt.Key_Right, s.step), (Qt.Key_Left, s.back), (Qt.Key_Home, s.reset), (Qt.Key_End, s.to_end),
-                          (Qt.Key_Space, self.bar.toggle_play)):
+                          (Qt.Key_Space, self.bar.toggle_play),
+                          (Qt.Key_Escape, lambda: self.plots.grid.maximise(None))):
             sc = QShortcut(QKeySequence(key), self)
             sc.activated.connect(slot)
 
@@ -310,6 +324,8 @@ class MainWindow(QMainWindow):
     def _predicted(self) -> None:
         self.predicting = False
         self._update_busy()
+        if self.session.model is not None:
+            self._update_readout_map()  # it waited for the predictions
 
     def _on_predicted(self, model, data, preds) -> None:
         self._predicted()
@@ -379,6 +395,8 @@ class MainWindow(QMainWindow):
         s = self.session
         self.model_panel.select_node(s.node_id)
         self.weights.set_layer(s.layer)
+        if self.guide is not None and self.guide.isVisible():  # the equations of the layer now selected
+            self.guide.show_layer(s.layer)
         self._configure_plots()
 
     def _configure_plots(self) -> None:
@@ -455,9 +473,62 @@ class MainWindow(QMainWindow):
             self.plots.set_outputs(s.output_labels(), s.output, s.output_dims(), s.dim, s.output_is_softmax())
             label = "prediction" if len(s.output_labels()) == 1 and s.output_dims() == 1 else \
                 f"{'class' if s.output_is_softmax() else 'output'} {s.output}[{s.dim}]"
-            self.plots.update_batch(s.replay_final(), s.target_final(), s.sample, label)
+            self.plots.update_batch(s.replay_final(), s.target_final(), s.sample, label, s.keras_final())
         self.bar.set_total(s.total_steps)
         self._update_badge()
+        self._update_readout_map()
+
+    # --- the readout map: every sample's readout after every step, computed off the GUI thread -----------------
+    def _readout_map_key(self):
+        s = self.session
+        if s.data is None or s.model is None or s.problem is not None or s.sample_inputs is None:
+            return None
+        return id(s.model), id(s.data), s.output, s.edit_signature()
+
+    def _update_readout_map(self) -> None:
+        s = self.session
+        if self.predicting:  # after the batch predictions (which come with a data change): one replay at a time
+            self._readouts_key = None
+            self._readouts_generation += 1
+            self.plots.readout_map.clear("waiting for the batch predictions…")
+            return
+        key = self._readout_map_key()
+        if key == self._readouts_key:
+            self._show_readout_map()
+            return
+        self._readouts_key = key
+        self._readouts_generation += 1
+        self.session.batch_readouts = None
+        if key is None:
+            self.plots.readout_map.clear("" if s.problem is None else "cannot replay this model")
+            return
+        self.plots.readout_map.clear("computing…")
+        gen = self._readouts_generation
+        inputs = s.trace_inputs(whole_batch=True)
+        per_sample = max(s.total_steps, 1)
+        # at most READOUT_MAP_POINTS points, and about READOUT_MAP_FLOATS floats kept for the readouts while replaying
+        points = min(READOUT_MAP_POINTS, READOUT_MAP_FLOATS // max(s.model.widest_recurrent(), 1))
+        n = max(1, min(inputs[0].shape[0], points // per_sample))
+        inputs = [x[:n] for x in inputs]
+
+        def finished(r):
+            if gen == self._readouts_generation:
+                self.session.batch_readouts = r
+                self._show_readout_map()
+
+        def failed(message):
+            if gen == self._readouts_generation:
+                self.plots.readout_map.clear(f"no readout: {message}")
+
+        self._run(LoadTask(batch_readouts, s.model, inputs, s.output), finished, failed)
+
+    def _show_readout_map(self) -> None:
+        s = self.session
+        r = s.batch_readouts
+        if r is None or s.data is None:
+            return
+        self.plots.readout_map.show(r.values, s.target_final(), s.dim)
+        self.plots.readout_map.mark_sample(s.sample)
 
     def _update_badge(self) -> None:
         s = self.session
@@ -494,32 +565,67 @@ class MainWindow(QMainWindow):
     def _toggle_unit(self, unit: int) -> None:
         self.session.set_unit(-1 if unit == self.session.unit else unit)
 
+    def _on_cell_clicked(self, unit: int, t: int) -> None:
+        """A heatmap cell: highlight its unit and go to the step at which the shown layer did step t."""
+        s = self.session
+        s.set_unit(unit)
+        n = self._global_step_of_layer_step(t)
+        if n is not None:
+            s.seek(n)
+
+    def _global_step_of_layer_step(self, t: int) -> int | None:
+        """Steps done (the stepper's count) right after the shown layer read timestep t, or None if unknown."""
+        s = self.session
+        if s.stepper is None or s.node_id is None:
+            return None
+        stage = s.stepper.schedule.final_stage.get(s.node_id)
+        T = s.layer_T()
+        if not 0 <= t < max(T, 1):
+            return None
+        k = (T - 1 - t) if s.backwards else t  # the layer's step that reads t
+        start = 0
+        for st in s.stepper.stages:
+            if st.index == stage:
+                return start + k + 1
+            start += st.T or 0
+        return None
+
+    def _on_readout_point_clicked(self, sample: int, step: int) -> None:
+        self.session.set_sample(sample)
+        self.session.seek(step + 1)
+
     def _on_unit_changed(self, unit: int) -> None:
         self.plots.highlight_unit(unit)
         self.weights.highlight_unit(unit)
         self.statusBar().showMessage(f"unit {unit} highlighted" if unit >= 0 else "", 3000)
 
     # --- export -----------------------------------------------------------------------------------------------------
+    def caption(self) -> str:
+        """What exported plots show: model, layer (and direction), sample and step."""
+        s = self.session
+        if s.model is None:
+            return "LSTM Inspector"
+        parts = [os.path.basename(s.model.path)]
+        if s.layer is not None:
+            parts.append(f"layer {s.layer.name}" + (f" ({s.direction})" if s.direction else ""))
+        if s.data is not None:
+            parts.append(f"sample {s.sample} of {s.batch}" + (" (edited)" if s.edited else ""))
+        parts.append(f"step {s.steps_done} / {s.total_steps}")
+        if s.stepper is not None and s.steps_done > 0:
+            stage, t = s.stepper.stage_log[s.steps_done - 1]
+            parts[-1] += f" (t = {t}" + (f", stage {stage})" if len(s.stepper.stages) > 1 else ")")
+        return "  ·  ".join(parts)
+
     def export_plots(self, kind: str, path: str | None = None) -> None:
+        """The plots with a caption line (model, sample, step) above them, as PNG or SVG."""
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Export plots", self._last_dir(), f"*.{kind}")
             if not path:
                 return
-        if kind == "svg":
-            # pyqtgraph's SVGExporter cannot parse the paths Qt 6.11 writes; Qt's own SVG generator renders the view
-            from PySide6.QtGui import QPainter
-            from PySide6.QtSvg import QSvgGenerator
-
-            gen = QSvgGenerator()
-            gen.setFileName(path)
-            gen.setSize(self.plots.glw.size())
-            gen.setViewBox(self.plots.glw.rect())
-            gen.setTitle("LSTM Inspector plots")
-            painter = QPainter(gen)
-            self.plots.glw.render(painter)
-            painter.end()
-        else:
-            pg.exporters.ImageExporter(self.plots.glw.scene()).export(path)
+        ok = write_svg(self.plots.glw, self.caption(), path) if kind == "svg" else \
+            caption_image(self.plots.glw, self.caption()).save(path)
+        if not ok:
+            self.show_error("Cannot export", f"{path}: cannot write")
 
     def export_matrix(self, path: str | None = None) -> None:
         block = self.weights.current_block()
@@ -532,7 +638,12 @@ class MainWindow(QMainWindow):
             if not path:
                 return
         try:
-            save_matrix(path, block.array)
+            rows, cols = self.weights.names()
+            a = block.array
+            shown = (1, a.size) if a.ndim == 1 else (a.size // a.shape[-1], a.shape[-1])  # the table's rows × columns
+            if (len(rows), len(cols)) != shown:  # names of another block than the one exported: numbered instead
+                rows, cols = None, None
+            save_matrix(path, a, columns=cols, rows=rows)
         except OSError as e:
             self.show_error("Cannot export", f"{path}: {e.strerror or e}")
 
@@ -576,6 +687,14 @@ class MainWindow(QMainWindow):
         return QMessageBox.question(self, title, text) == QMessageBox.Yes
 
     # --- about / persistence -------------------------------------------------------------------------------------
+    def show_guide(self) -> GuideDialog:
+        if self.guide is None:
+            self.guide = GuideDialog(self)
+        self.guide.show_layer(self.session.layer)
+        self.guide.show()
+        self.guide.raise_()
+        return self.guide
+
     def show_about(self) -> QMessageBox:
         import h5py
 
@@ -600,14 +719,29 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geo)
         else:
             self.resize(1600, 1000)
+        self._split_restored = False
         for key, split in (("split", self.split), ("left", self.left)):
             st = self.settings.value(key)
             if st is not None:
                 split.restoreState(st)
+                self._split_restored = self._split_restored or split is self.split
+        self.split.splitterMoved.connect(lambda *_: setattr(self, "_split_restored", True))  # the user's sizes stay
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if not self._split_restored:
+            # until the user moves the splitter: the model and input panels take about a quarter of the width,
+            # the plots the rest (at 1024 px that leaves room for two columns of plots)
+            left = int(min(430, max(280, 0.27 * ev.size().width())))
+            self.split.setSizes([left, max(ev.size().width() - left, 1)])
 
     def closeEvent(self, ev) -> None:
         self.bar.pause()
         self._cancel_open.set()  # a model still being read: its reader process is killed, so the app can exit
+        # work still running in the background reports to nobody: its results are dropped
+        self._generation += 1
+        self._predict_generation += 1
+        self._readouts_generation += 1
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("split", self.split.saveState())
         self.settings.setValue("left", self.left.saveState())

@@ -12,6 +12,22 @@ from engine.layers.recurrent import RecurrentLayer
 NODE_ROLE = Qt.UserRole + 1
 
 
+def gate_shape_lines(slices) -> list[str]:
+    """The gate blocks' shapes, one short line per matrix (and direction): "W: i f c o, each (1, 100)"."""
+    groups: dict[tuple[str, str], list] = {}
+    for sl in slices:
+        direction, _, gate = sl.gate.rpartition("/")
+        groups.setdefault((direction, sl.matrix), []).append((gate, sl.array.shape))
+    lines = []
+    for (direction, matrix), gates in groups.items():
+        shapes = {shape for _, shape in gates}
+        names = " ".join(g for g, _ in gates)
+        what = (f"{names}, each {fmt_shape(gates[0][1])}" if len(shapes) == 1 and len(gates) > 1 else
+                ", ".join(f"{g} {fmt_shape(shape)}" for g, shape in gates))
+        lines.append((f"{direction} " if direction else "") + f"{matrix}: {what}")
+    return lines
+
+
 class ModelPanel(QWidget):
     node_selected = Signal(int)
 
@@ -111,10 +127,7 @@ class ModelPanel(QWidget):
             lines += [f"{k}: {v}" for k, v in layer.describe().items()]
             lines += [f"<i>note: {n}</i>" for n in getattr(layer, "notes", ())]
             if isinstance(layer, RecurrentLayer):
-                shapes = {}
-                for sl in layer.gate_slices():
-                    shapes.setdefault(sl.matrix, []).append(f"{sl.matrix}<sub>{sl.gate}</sub> {fmt_shape(sl.array.shape)}")
-                lines += ["  ".join(v) for v in shapes.values()]
+                lines += gate_shape_lines(layer.gate_slices())
         else:
             lines.append(f"shape {fmt_shape(layer.shape)}, {layer.dtype}")
         self.details.setText("<br>".join(lines))

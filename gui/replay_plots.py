@@ -4,7 +4,12 @@ Top: the cell state C_t and hidden state h_t of the selected layer per unit over
 for a few units, a units × time heatmap with a colour bar for many) and the gate activations at the current step
 (grouped bars per unit for a few units, a line across the units for many). Bottom: the
 prediction read out from the states after every step (against the target), and over the whole batch the final
-prediction against the truth — the two classic plots of the noisy-sine exercise.
+prediction against the truth — the two classic plots of the noisy-sine exercise — and the readout after every
+step for every sample, coloured by t (gui/exercise_plots.py).
+
+The plots are tiles of a PlotGrid (gui/plot_grid.py): they reflow with the width, scroll when short, and a
+double-click shows one alone. Legends sit under their plot's axis (gui/legend.py), never over the data. Every plot
+says what is under the mouse (gui/hover.py): unit, step and value, read from the data its items draw.
 """
 from __future__ import annotations
 
@@ -15,7 +20,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from .colors import colormap
+from .exercise_plots import ReadoutMap, nearest_point
+from .hover import HoverValues
 from .integer_axis import integer_axes
+from .legend import legend_below
+from .plot_grid import PlotGrid
 
 MAX_LINES = 16  # up to this many units: a line per unit and grouped bars for the gates; more: heatmaps
 GATE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
@@ -46,13 +55,16 @@ def state_title(what: str, record: str) -> str:
 
 class ReplayPlots(QWidget):
     unit_clicked = Signal(int)
+    cell_clicked = Signal(int, int)  # unit, step t of the shown layer: a heatmap cell
+    sample_clicked = Signal(int)  # a point of the batch series, the scatter or the readout map
+    readout_point_clicked = Signal(int, int)  # sample, global step: a point of the readout map
     direction_changed = Signal(str)  # "forward" / "backward" chosen for a Bidirectional layer
     output_chosen = Signal(int, int)  # (model output, dimension) for the batch plots and the readout
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setBackground("w")
+        self.grid = PlotGrid()
+        self.glw = self.grid.glw
         self.direction_box = QComboBox()
         self.direction_box.setObjectName("directionBox")
         self.direction_box.setToolTip("Which direction of the Bidirectional layer the state and gate plots show")
@@ -96,16 +108,18 @@ class ReplayPlots(QWidget):
         lay.addWidget(self.direction_row)
         lay.addWidget(self.output_row)
         lay.addWidget(self.problem_label, 1)
-        lay.addWidget(self.glw, 1)
-        g = self.glw
-        self.p_c = g.addPlot(row=0, col=0, title="Cell state C<sub>t</sub>", axisItems=integer_axes("bottom"))
-        self.p_h = g.addPlot(row=0, col=1, title="Hidden state h<sub>t</sub>", axisItems=integer_axes("bottom"))
-        self.p_g = g.addPlot(row=0, col=2, title="Gates at the current step", axisItems=integer_axes("bottom"))
-        self.p_r = g.addPlot(row=1, col=0, title="Prediction read out after each step",
-                             axisItems=integer_axes("bottom"))
-        self.p_b = g.addPlot(row=1, col=1, title="Batch: final prediction vs truth",
-                             axisItems=integer_axes("bottom"))
-        self.p_s = g.addPlot(row=1, col=2, title="Prediction vs truth")
+        lay.addWidget(self.grid, 1)
+        self.p_c = pg.PlotItem(title="Cell state C<sub>t</sub>", axisItems=integer_axes("bottom"))
+        self.p_h = pg.PlotItem(title="Hidden state h<sub>t</sub>", axisItems=integer_axes("bottom"))
+        self.p_g = pg.PlotItem(title="Gates at the current step", axisItems=integer_axes("bottom"))
+        self.p_r = pg.PlotItem(title="Prediction read out after each step", axisItems=integer_axes("bottom"))
+        self.p_b = pg.PlotItem(title="Batch: truth, Keras and replay", axisItems=integer_axes("bottom"))
+        self.p_s = pg.PlotItem(title="Prediction vs truth")
+        self.readout_map = ReadoutMap(self)
+        self.p_m = self.readout_map.plot
+        for p in (self.p_c, self.p_h, self.p_g, self.p_r, self.p_b, self.p_s, self.p_m):
+            p.setTitle(p.titleLabel.text, size="10pt")
+            self.grid.add(p)
         # No grids on the plots that change every step: an axis draws its grid across the whole plot, so every
         # update of the data would repaint the axis too (≈ 2 ms per axis per step).
         for p in (self.p_c, self.p_h):
@@ -121,9 +135,7 @@ class ReplayPlots(QWidget):
         self.p_s.showGrid(x=True, y=True, alpha=0.25)
         self.p_r.setLabel("left", "output")
         for p in (self.p_g, self.p_r, self.p_b):
-            p.addLegend(offset=(5, 5), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 210),
-                        pen=pg.mkPen("#ccc"))
-        self.p_g.legend.setColumnCount(6)  # one row above the bars, not a box over them
+            legend_below(p, columns=5)
         for p in (self.p_c, self.p_h, self.p_g, self.p_r, self.p_b, self.p_s):
             for side in ("left", "bottom"):
                 axis = p.getAxis(side)
@@ -148,9 +160,16 @@ class ReplayPlots(QWidget):
         self.p_s.addItem(self.diagonal)
         self.p_s.addItem(self.scatter)
         self.p_s.addItem(self.scatter_sel)
-        # truth broad and light underneath, prediction thin on top: both stay visible where they agree
+        self.scatter.sigClicked.connect(self._on_scatter_click)
+        # truth broad and light underneath, replay thin on top, Keras as rings: all visible where they agree; the
+        # residual (replay − truth) around zero shows where they do not
         self.truth_curve = self.p_b.plot(pen=pg.mkPen("#9e9e9e", width=4), name="truth", antialias=True)
-        self.pred_curve = self.p_b.plot(pen=pg.mkPen("#d62728", width=1.5), name="prediction", antialias=True)
+        self.keras_curve = self.p_b.plot(pen=None, symbol="o", symbolSize=5, symbolPen=pg.mkPen("#1f77b4"),
+                                         symbolBrush=None, name="Keras")
+        self.pred_curve = self.p_b.plot(pen=pg.mkPen("#d62728", width=1.5), name="replay", antialias=True)
+        self.resid_curve = self.p_b.plot(pen=pg.mkPen("#2ca02c", width=1), name="replay − truth")
+        self.readout_map.point_clicked.connect(self.readout_point_clicked)
+        self.glw.scene().sigMouseClicked.connect(self._on_scene_click)
 
         self.c_curves: list[pg.PlotDataItem] = []
         self.h_curves: list[pg.PlotDataItem] = []
@@ -193,6 +212,7 @@ class ReplayPlots(QWidget):
         self.units = 0
         self.T = 0
         self.unit = -1
+        self._steps = 0  # steps the shown layer has done (the gates shown are of step _steps − 1)
         self.state_names: tuple[str | None, str | None] = (None, None)
         self._last_state: dict[str, np.ndarray | None] = {}
         self._yranges: dict[int, tuple[float, float]] = {}
@@ -212,6 +232,13 @@ class ReplayPlots(QWidget):
                                         color="#777", anchor=(0.5, 0.5))
         self.readout_note.hide()
         self.p_r.addItem(self.readout_note)
+        self.hover = HoverValues(self.glw.scene())
+        for p, describe in ((self.p_c, lambda x, y: self._describe_state(0, x, y)),
+                            (self.p_h, lambda x, y: self._describe_state(1, x, y)),
+                            (self.p_g, self._describe_gates), (self.p_r, self._describe_readout),
+                            (self.p_b, self._describe_batch), (self.p_s, self._describe_scatter),
+                            (self.p_m, self.readout_map.describe)):
+            self.hover.add(p, describe)
 
     # --- configuration per model / layer ---------------------------------------------------------------------
     def configure(self, layer, T: int, gate_names: tuple[str, ...], state_names: tuple[str, str | None],
@@ -384,7 +411,7 @@ class ReplayPlots(QWidget):
         """Why the model cannot be replayed, in place of the plots (which are cleared); empty: the plots again."""
         self.problem_label.setText(text)
         self.problem_label.setVisible(bool(text))
-        self.glw.setVisible(not text)
+        self.grid.setVisible(not text)
         if text:
             self.configure(None, 0, (), (None, None), 0)
             self.update_states(None, 0, (), (None, None))
@@ -428,6 +455,7 @@ class ReplayPlots(QWidget):
         c_name, h_name = state_names
         if records is None:
             steps = 0
+        self._steps = steps
         t_axis = np.arange(steps, dtype=np.float32) if times is None else np.asarray(times[:steps], np.float32)
         self.times = t_axis
         backwards = t_axis.size > 1 and t_axis[1] < t_axis[0]
@@ -468,8 +496,7 @@ class ReplayPlots(QWidget):
             else:
                 c.setData(np.arange(values.shape[0], dtype=np.float32), values)
             if values is not None and values.size:
-                # room above 1 for the legend row
-                self._grow_y(self.p_g, min(0.0, float(values.min())), max(1.2, float(values.max())))
+                self._grow_y(self.p_g, min(0.0, float(values.min())), max(1.0, float(values.max())))
 
     def update_masked(self, masked_steps: np.ndarray) -> None:
         """Steps the layer skipped (Keras masking: state carried over) marked with × along the bottom of the
@@ -555,37 +582,43 @@ class ReplayPlots(QWidget):
         self._set_legend(names)
 
     def update_batch(self, predictions: np.ndarray | None, truth: np.ndarray | None, sample: int,
-                     label: str = "prediction") -> None:
-        """The final prediction (the chosen output and dimension at the last step) and the truth over the batch,
-        each (batch,); the sample is marked."""
+                     label: str = "prediction", keras: np.ndarray | None = None) -> None:
+        """The final prediction (the chosen output and dimension at the last step), Keras' own and the truth over the
+        batch, each (batch,), with the residual prediction − truth; the sample is marked."""
         n = 0 if predictions is None else predictions.shape[0]
         x = np.arange(n, dtype=np.float32)
         p = predictions
         t = None if truth is None or truth.shape[0] != n else truth
+        k = None if keras is None or p is None or keras.shape != p.shape else keras
         self.pred_curve.setData(x, p) if p is not None else self.pred_curve.setData([], [])
         self.truth_curve.setData(x, t) if t is not None else self.truth_curve.setData([], [])
+        self.keras_curve.setData(x, k) if k is not None else self.keras_curve.setData([], [])
+        self.resid_curve.setData(x, p - t) if p is not None and t is not None else self.resid_curve.setData([], [])
         legend = self.p_b.legend
         if legend is not None:  # the legend names what is drawn
             want = ([(self.truth_curve, "truth")] if t is not None else []) + \
-                   ([(self.pred_curve, label)] if p is not None else [])
+                   ([(self.keras_curve, "Keras")] if k is not None else []) + \
+                   ([(self.pred_curve, label)] if p is not None else []) + \
+                   ([(self.resid_curve, f"{label} − truth")] if p is not None and t is not None else [])
             if [(it.item, text.text) for it, text in legend.items] != want:
                 legend.clear()
                 for item, name in want:
                     legend.addItem(item, name)
         self.sample_line.setVisible(n > 0)
         self.sample_line.setPos(sample)
-        self.p_b.setTitle(f"Batch: final {label} vs truth" if t is not None else f"Batch: final {label}")
+        self.readout_map.mark_sample(sample)
+        self.p_b.setTitle(f"Batch: final {label} vs truth" if t is not None else f"Batch: final {label}", size="10pt")
         if p is not None and t is not None:
             self.scatter.setData(t, p)
             self.scatter_sel.setData([t[sample]], [p[sample]])
             lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
             self.diagonal.setData([lo, hi], [lo, hi])
-            self.p_s.setTitle("Prediction vs truth")
+            self.p_s.setTitle("Prediction vs truth", size="10pt")
         else:
             self.scatter.setData([], [])
             self.scatter_sel.setData([], [])
             self.diagonal.setData([], [])
-            self.p_s.setTitle("Prediction vs truth (no targets in the data)")
+            self.p_s.setTitle("Prediction vs truth (no targets in the data)", size="10pt")
 
     def highlight_unit(self, unit: int) -> None:
         self.unit = unit
@@ -633,7 +666,104 @@ class ReplayPlots(QWidget):
             label.show()
 
     def _image_click(self, ev) -> None:
-        unit = int(ev.pos().y())
+        """A heatmap cell: its unit is highlighted, and the replay goes to its step."""
+        unit, t = int(ev.pos().y()), int(np.floor(ev.pos().x()))
         if 0 <= unit < self.units:
             self.unit_clicked.emit(unit)
+            if 0 <= t < self.T:
+                self.cell_clicked.emit(unit, t)
             ev.accept()
+
+    # --- clicks -------------------------------------------------------------------------------------------------
+    def _on_scene_click(self, ev) -> None:
+        """A click in the batch series selects the sample under it; in the gate plot, the unit under it."""
+        if ev.double() or ev.button() != pg.QtCore.Qt.LeftButton:
+            return
+        pos = ev.scenePos()
+        for plot in (self.p_b, self.p_g):
+            if plot.isVisible() and plot.vb.sceneBoundingRect().contains(pos):
+                x = int(round(plot.vb.mapSceneToView(pos).x()))
+                if plot is self.p_b:
+                    n = self.pred_curve.getData()[0]
+                    if n is not None and 0 <= x < len(n):
+                        self.sample_clicked.emit(x)
+                elif 0 <= x < self.units:
+                    self.unit_clicked.emit(x)
+
+    def _on_scatter_click(self, _item, points, ev=None) -> None:
+        """The sample of the point nearest the click (points of a periodic series often overlap)."""
+        if len(points):
+            self.sample_clicked.emit(int(nearest_point(points, ev, self.p_s.vb).index()))
+
+    # --- hover ----------------------------------------------------------------------------------------------------
+    def _describe_state(self, which: int, x: float, y: float) -> str | None:
+        key = self.state_names[which]
+        arr = self._last_state.get(key) if key is not None else None
+        if arr is None or arr.shape[0] == 0 or self.times.size != arr.shape[0]:
+            return None
+        t = int(round(x))
+        done = np.flatnonzero(self.times == t)  # the step that read t (x is t, also for a layer reading backwards)
+        if not done.size:
+            return None
+        k = int(done[0])
+        name = key.rpartition("/")[2]
+        if self.heatmap:
+            unit = int(np.floor(y))
+            if not 0 <= unit < arr.shape[1]:
+                return None
+        else:
+            unit = int(np.argmin(np.abs(arr[k] - y)))
+        return f"unit {unit}, step t={t}\n{name} = {float(arr[k, unit]):.6g}"
+
+    def _gate_values(self) -> dict[str, np.ndarray]:
+        """The gate values drawn now, per gate, read from the plot items."""
+        out = {}
+        for g, c in self.gate_curves.items():
+            if isinstance(c, pg.BarGraphItem):
+                h = c.opts.get("height")
+                if h is not None:
+                    out[g] = np.asarray(h)
+            else:
+                y = c.getData()[1]
+                if y is not None and len(y):
+                    out[g] = np.asarray(y)
+        return out
+
+    def _describe_gates(self, x: float, y: float) -> str | None:
+        unit = int(round(x))
+        values = self._gate_values()
+        if not 0 <= unit < self.units or not values or self._steps <= 0:
+            return None
+        parts = [f"{g.rpartition('/')[2]} = {float(v[unit]):.4g}" for g, v in values.items() if unit < v.shape[0]]
+        t = int(self.times[-1]) if self.times.size else self._steps - 1
+        return f"unit {unit}, step t={t}\n" + "  ".join(parts)
+
+    def _describe_readout(self, x: float, y: float) -> str | None:
+        t = int(round(x))
+        lines = []
+        for c in self.readout_curves:
+            xs, ys = c.getData()
+            if ys is not None and 0 <= t < len(ys) and np.isfinite(ys[t]):
+                lines.append(f"{c.name()} = {float(ys[t]):.6g}")
+        return f"step t={t}\n" + "\n".join(lines) if lines else None
+
+    def _describe_batch(self, x: float, y: float) -> str | None:
+        i = int(round(x))
+        lines = []
+        for c, name in ((self.truth_curve, "truth"), (self.keras_curve, "Keras"), (self.pred_curve, "replay"),
+                        (self.resid_curve, "replay − truth")):
+            ys = c.getData()[1]
+            if ys is not None and 0 <= i < len(ys):
+                lines.append(f"{name} {float(ys[i]):.6g}")
+        return f"sample {i}\n" + "\n".join(lines) if lines else None
+
+    def _describe_scatter(self, x: float, y: float) -> str | None:
+        xs, ys = self.scatter.getData()
+        if xs is None or len(xs) == 0:
+            return None
+        (x0, x1), (y0, y1) = self.p_s.vb.viewRange()
+        d = ((xs - x) / max(x1 - x0, 1e-12)) ** 2 + ((ys - y) / max(y1 - y0, 1e-12)) ** 2  # in view fractions
+        i = int(np.argmin(d))
+        if d[i] > 0.03 ** 2:
+            return None
+        return f"sample {i}\ntruth {float(xs[i]):.6g}, prediction {float(ys[i]):.6g}"

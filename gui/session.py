@@ -36,6 +36,7 @@ class Session(QObject):
         super().__init__(parent)
         self.model: engine.Model | None = None
         self.data: Dataset | None = None
+        self.batch_readouts = None  # engine.readouts.BatchReadouts of the data as shown, set by the window's task
         self.problem: str | None = None
         self.specs: list[InputSpec] = []
         self.sample = 0
@@ -128,6 +129,10 @@ class Session(QObject):
     @property
     def edited_samples(self) -> list[int]:
         return sorted(self._edits)
+
+    def edit_signature(self) -> tuple:
+        """Which samples are edited and to what (hashes of their inputs): it changes whenever any edit does."""
+        return tuple((i, tuple(hash(x.tobytes()) for x in xs)) for i, xs in sorted(self._edits.items()))
 
     def set_sample(self, i: int) -> None:
         """Another sample; the edits of every sample are kept (and come back with it)."""

@@ -14,6 +14,7 @@ from engine.layers.recurrent import GateSlice
 from engine.stats import block_stats, symmetric_limit
 
 from .colors import colormap
+from .hover import HoverValues
 from .integer_axis import integer_axes
 from .weight_table import WeightCellDelegate, WeightTableModel
 
@@ -21,6 +22,12 @@ ALL = "all"
 MATRIX_SHORT = {"W": "W (x → gate)", "U": "U (h<sub>t−1</sub> → gate)", "b": "b", "bU": "b<sub>U</sub>"}
 MATRIX_TITLES = {"W": "W  kernel (input → gate)", "U": "U  recurrent kernel (h → gate)", "b": "b  bias",
                  "bU": "b_U  recurrent bias"}
+
+
+def short_gate(gate: str) -> str:
+    """A gate's name as short as it can be read: "i", or for a direction of a Bidirectional layer "→i" / "←i"."""
+    direction, _, name = gate.rpartition("/")
+    return {"forward": "→", "backward": "←"}.get(direction, direction + "/" if direction else "") + name
 
 
 class WeightsView(QWidget):
@@ -65,6 +72,8 @@ class WeightsView(QWidget):
         self.colorbar.setImageItem(self.image, insert_in=self.plot.getPlotItem())
         self.colorbar.axis.setWidth(56)  # pyqtgraph's 45 px clips labels such as −0.05
         self.colorbar.axis.enableAutoSIPrefix(False)
+        self.hover = HoverValues(self.plot.scene())
+        self.hover.add(self.plot.getPlotItem(), self._describe)
         self.unit_lines = []
         for _ in range(4):  # one per gate when all gates are shown
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#222", width=2), movable=False)
@@ -118,7 +127,7 @@ class WeightsView(QWidget):
         for i, m in enumerate(self.matrices):
             self._button(self.matrix_group, self.matrix_bar, i, m, MATRIX_TITLES.get(m, m))
         for i, g in enumerate(self.gates):
-            self._button(self.gate_group, self.gate_bar, i, g, f"gate {g}")
+            self._button(self.gate_group, self.gate_bar, i, short_gate(g), f"gate {g}")
         if len(self.gates) > 1:
             self.gates.append(ALL)
             self._button(self.gate_group, self.gate_bar, len(self.gates) - 1, ALL, "all gates side by side, in Keras' column order")
@@ -155,6 +164,20 @@ class WeightsView(QWidget):
                 return s
         return None
 
+    def _describe(self, x: float, y: float) -> str | None:
+        """Hover text over the heatmap: the cell's row and column names and its value."""
+        a = self.model.array()
+        r, c = int(round(y)), int(round(x))
+        rows, cols = self.names()
+        if not (0 <= r < a.shape[0] and 0 <= c < a.shape[1]) or len(cols) != a.shape[1]:
+            return None
+        row = rows[r] if r < len(rows) else str(r)
+        return f"{row} → {cols[c]}\n{float(a[r, c]):.6g}"
+
+    def names(self) -> tuple[list[str], list[str]]:
+        """Row and column names of the block shown (for the CSV export's header)."""
+        return list(getattr(self, "row_names", [])), list(getattr(self, "col_names", []))
+
     def _on_matrix_clicked(self, i):
         self.matrix = self.matrices[i]
         self._show()
@@ -175,7 +198,7 @@ class WeightsView(QWidget):
         n_units = a.shape[-1]
         if self.gate == ALL:
             per = [x for x in self.slices if x.matrix == self.matrix]
-            cols = [f"{x.gate}·u{j}" for x in per for j in range(x.array.shape[-1])]
+            cols = [f"{short_gate(x.gate)}·u{j}" for x in per for j in range(x.array.shape[-1])]
         else:
             cols = [f"u{j}" for j in range(n_units)]
         if a.ndim == 1:
@@ -188,7 +211,12 @@ class WeightsView(QWidget):
             rows = [f"x{j}" for j in range(a.shape[0])]
         else:
             rows = [f"h{j}" for j in range(a.shape[0])]
+        self.row_names, self.col_names = rows, cols
         self.model.set_array(a, rows, cols, limit)
+        # columns wide enough for their names (headers were cut from the left) and for a value such as -0.1234
+        fm = self.table.horizontalHeader().fontMetrics()
+        widest = max((fm.horizontalAdvance(c) for c in cols), default=0)
+        self.table.horizontalHeader().setDefaultSectionSize(max(62, widest + 16))
         img = a.reshape(1, -1) if a.ndim == 1 else a
         self.image.setImage(img, autoLevels=False, levels=(-limit, limit))
         self.image.setRect(-0.5, -0.5, img.shape[1], img.shape[0])  # cell (r, c) centred on (c, r)
@@ -200,7 +228,7 @@ class WeightsView(QWidget):
         self.highlight_unit(self.unit)
         self.plot.autoRange(padding=0.01)
         # short: a title wider than the plot would push the colour bar out of the widget
-        gate_text = "all gates" if self.gate == ALL else f"gate {self.gate}"
+        gate_text = "all gates" if self.gate == ALL else f"gate {short_gate(self.gate)}"
         self.plot.setTitle(f"{MATRIX_SHORT.get(self.matrix, self.matrix)} · {gate_text}", size="9pt")
         self.plot.setToolTip(f"{MATRIX_TITLES.get(self.matrix, self.matrix)}"
                              + (", all gates side by side in Keras' column order" if self.gate == ALL else ""))
@@ -208,12 +236,14 @@ class WeightsView(QWidget):
 
     def _stats_text(self, blocks) -> str:
         """One line per gate (the statistics come from the engine), aligned in columns; ▶ marks what is shown."""
-        head = f"  {'block':<10}{'shape':>12}{'min':>12}{'max':>12}{'mean':>12}{'std':>12}{'‖·‖':>12}"
+        names = [f"{self.matrix}_{x.gate}" for x in blocks]
+        w = max([10] + [len(n) + 2 for n in names])  # the name column fits the longest name ("W_backward/i")
+        head = f"  {'block':<{w}}{'shape':>12}{'min':>12}{'max':>12}{'mean':>12}{'std':>12}{'‖·‖':>12}"
         lines = [head]
-        for x in blocks:
+        for x, name in zip(blocks, names):
             st = block_stats(x.array)
             mark = "▶" if x.gate == self.gate or self.gate == ALL else " "
-            lines.append(f"{mark} {self.matrix + '_' + x.gate:<10}{str(tuple(x.array.shape)):>12}{st.min:>+12.4g}"
+            lines.append(f"{mark} {name:<{w}}{str(tuple(x.array.shape)):>12}{st.min:>+12.4g}"
                          f"{st.max:>+12.4g}{st.mean:>+12.4g}{st.std:>12.4g}{st.norm:>12.4g}")
         return "\n".join(lines)
 
@@ -234,7 +264,9 @@ class WeightsView(QWidget):
         for k, line in enumerate(self.gate_separators):
             line.setVisible(k < len(blocks) - 1)
             line.setPos((k + 1) * u - 0.5)
-        top.setTicks([[((k + 0.5) * u - 0.5, f"{self.matrix}_{x.gate}") for k, x in enumerate(blocks)], []])
+        # a Bidirectional layer's eight blocks are narrow: "→i" / "←i", as "W_forward/i" labels ran into each other
+        top.setTicks([[((k + 0.5) * u - 0.5, short_gate(x.gate) if "/" in x.gate else f"{self.matrix}_{x.gate}")
+                       for k, x in enumerate(blocks)], []])
         self.plot.showAxis("top", True)
 
     def _units_per_block(self) -> int:

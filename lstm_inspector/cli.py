@@ -1,6 +1,6 @@
 """LSTM Inspector launcher.
 
-    lstm-inspector [MODEL] [--input X.npy] [--step N] [--screenshot PNG]   the window (demo model when no MODEL)
+    lstm-inspector [MODEL] [--input X.npy] [--step N] [--screenshot PNG [--size WxH]]   the window (demo model when no MODEL)
     lstm-inspector-cli info MODEL                                       layers, shapes, gate matrices
     lstm-inspector-cli predict MODEL --input X.npy --output Y.npy       Keras-equivalent predictions
     lstm-inspector-cli trace MODEL --input X.npy --output T.npz         every gate and state at every step
@@ -55,7 +55,20 @@ def _gui_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", "-i", help="input array (.npy/.npz/.csv)")
     p.add_argument("--step", type=int, help="step the replay to this timestep after loading")
     p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the window and exit")
+    p.add_argument("--size", metavar="WxH", type=_size, default=(1600, 1000),
+                   help="window size for --screenshot, e.g. 1280x800 (default 1600x1000)")
     return p
+
+
+def _size(text: str) -> tuple[int, int]:
+    w, sep, h = text.lower().partition("x")
+    try:
+        size = (int(w), int(h)) if sep else None
+    except ValueError:
+        size = None
+    if size is None or not (200 <= size[0] <= 10000 and 200 <= size[1] <= 10000):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected WIDTHxHEIGHT, e.g. 1280x800 (200 to 10000 each)")
+    return size
 
 
 def _write_array_file(path: str, arrays: dict) -> None:
@@ -144,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     data = args.input
     if model is None:
         model, data = demo_model(), data or demo_data()
-    return run_app(model_path=model, input_path=data, step=args.step, screenshot=args.screenshot)
+    return run_app(model_path=model, input_path=data, step=args.step, screenshot=args.screenshot, size=args.size)
 
 
 def main_cli(argv: list[str] | None = None) -> int:

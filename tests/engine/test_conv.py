@@ -209,8 +209,9 @@ def test_kernel_exports_as_rows_of_tap_and_channel(tmp_path):
     W_f = m.layer("clstm3").gate("W", "f")
     assert W_f.ndim == 5
     save_matrix(tmp_path / "w.csv", W_f)
-    np.testing.assert_array_equal(np.loadtxt(tmp_path / "w.csv", delimiter=",", dtype=np.float32, ndmin=2),
-                                  W_f.reshape(-1, W_f.shape[-1]))
+    assert (tmp_path / "w.csv").read_text().splitlines()[0].split(",")[:2] == ["c0", "c1"]  # the header row
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "w.csv", delimiter=",", dtype=np.float32, ndmin=2,
+                                             skiprows=1), W_f.reshape(-1, W_f.shape[-1]))
     save_matrix(tmp_path / "w.npy", W_f)
     np.testing.assert_array_equal(np.load(tmp_path / "w.npy"), W_f)
 

@@ -22,9 +22,21 @@ def test_save_matrix_roundtrip(tmp_path):
     save_matrix(tmp_path / "a.npy", a)
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), a)
     save_matrix(tmp_path / "a.csv", a)
-    np.testing.assert_array_equal(np.loadtxt(tmp_path / "a.csv", delimiter=",", dtype="f4"), a)
+    lines = (tmp_path / "a.csv").read_text().splitlines()
+    assert lines[0] == "c0,c1,c2,c3,c4"  # a header row
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "a.csv", delimiter=",", dtype="f4", skiprows=1), a)
     save_matrix(tmp_path / "b.csv", a[0])
-    np.testing.assert_array_equal(np.loadtxt(tmp_path / "b.csv", delimiter=",", dtype="f4"), a[0])
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "b.csv", delimiter=",", dtype="f4", skiprows=1), a[0])
+
+
+def test_save_matrix_csv_named_rows_and_columns(tmp_path):
+    a = np.arange(6, dtype="f4").reshape(2, 3) / 7
+    save_matrix(tmp_path / "n.csv", a, columns=["i·u0", "i·u1", "f,u0"], rows=["x0", "x1"])
+    lines = (tmp_path / "n.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == ',i·u0,i·u1,"f,u0"'
+    assert [line.split(",")[0] for line in lines[1:]] == ["x0", "x1"]
+    back = np.loadtxt(tmp_path / "n.csv", delimiter=",", dtype="f4", skiprows=1, usecols=(1, 2, 3))
+    np.testing.assert_array_equal(back, a)
 
 
 def test_load_dataset_demo_and_fixture(tmp_path):

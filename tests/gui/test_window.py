@@ -236,7 +236,10 @@ def test_exports(window, qtbot, tmp_path):
     window.weights.select("b", "f")
     window.export_matrix(str(tmp_path / "b_f.csv"))
     lstm = window.session.layer
-    np.testing.assert_array_equal(np.loadtxt(tmp_path / "b_f.csv", delimiter=",", dtype="f4"), lstm.gate("b", "f"))
+    lines = (tmp_path / "b_f.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].split(",") == ["", "u0", "u1", "u2", "u3", "u4", "u5"] and lines[1].startswith("b,")  # header row
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "b_f.csv", delimiter=",", dtype="f4", skiprows=1,
+                                             usecols=range(1, 7)), lstm.gate("b", "f"))
     window.export_trace(str(tmp_path / "t.npz"))  # runs off the GUI thread
     qtbot.waitUntil(lambda: not window.exporting, timeout=10000)
     with np.load(tmp_path / "t.npz") as t:
@@ -246,6 +249,14 @@ def test_exports(window, qtbot, tmp_path):
     window.export_plots("png", str(tmp_path / "p.png"))
     window.export_plots("svg", str(tmp_path / "p.svg"))
     assert (tmp_path / "p.png").stat().st_size > 1000 and b"<svg" in (tmp_path / "p.svg").read_bytes()[:400]
+    # the exported plots carry a caption: model, sample and step, drawn above the plots and kept as the PNG's text
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(tmp_path / "p.png"))
+    caption = img.text("Description")
+    assert "func_state.keras" in caption and "sample 0 of" in caption and "step 3 / 7" in caption
+    assert img.height() > window.plots.glw.height() and img.width() == window.plots.glw.width()
+    assert caption.encode() in (tmp_path / "p.svg").read_bytes()
 
 
 def menu_action(window, text):
@@ -391,7 +402,7 @@ def test_layer_details_and_selection(window):
     tree = window.model_panel.tree
     items = {tree.topLevelItem(i).text(0): tree.topLevelItem(i) for i in range(tree.topLevelItemCount())}
     assert set(items) >= {"seq_in", "lstm_1", "lstm_2", "dense"}
-    assert "W<sub>i</sub> (3, 6)" in window.model_panel.details.text()  # first LSTM selected on open
+    assert "W: i f c o, each (3, 6)" in window.model_panel.details.text()  # first LSTM selected on open
     items["lstm_2"].setSelected(True)
     tree.setCurrentItem(items["lstm_2"])
     assert window.session.layer.name == "lstm_2"
