@@ -166,10 +166,10 @@ def test_file_that_spins_libhdf5_times_out(tmp_path):
 
 
 def test_file_that_makes_libhdf5_grab_memory_meets_the_limit(tmp_path):
-    # Walking the structure may take 1 GB beyond the reader's own: this attribute read asks for more, then spins.
+    # Walking the structure may take 1 GB beyond the reader's own: this attribute read asks for ~2 GB. In-process,
+    # what follows depends on the machine's free memory (seen: a spin of minutes, or a quick failure), so only the
+    # isolated read's outcome is asserted: refused quickly, by the memory cap, naming where.
     p = crafted.flipped(*GREEDY[:1], tmp_path / "greedy.h5", *GREEDY[1:])
-    with pytest.raises(subprocess.TimeoutExpired):
-        _naive_open_with_timeout(p, 3)
     t = time.perf_counter()
     msg = load_error(p, limits=Limits(read_seconds=20))
     assert time.perf_counter() - t < 10
