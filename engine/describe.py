@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .graph import UnsupportedLayer
 from .layers.recurrent import RecurrentLayer
+from .nonfinite import nonfinite_blocks, summary
 
 
 def fmt_shape(shape) -> str:
@@ -20,6 +21,10 @@ def describe_model(model) -> str:
         f"inputs:   {', '.join(fmt_shape(s) for s in model.input_shapes)}",
         f"outputs:  {', '.join(fmt_shape(s) for s in model.output_shapes)}",
         f"params:   {model.param_count():,}",
+    ]
+    if model.nonfinite:
+        lines.append(f"WARNING:  non-finite weights (NaN/inf; diverged training?): {summary(model.nonfinite)}")
+    lines += [
         "",
         f"{'layer':<28} {'class':<22} {'output shape':<18} {'params':>10}  details",
     ]
@@ -40,6 +45,9 @@ def describe_model(model) -> str:
         seen.add(id(layer))
         for note in getattr(layer, "notes", ()):
             lines.append(f"{'':<28} note: {note}")
+        bad = nonfinite_blocks(layer)
+        if bad:
+            lines.append(f"{'':<28} NON-FINITE: {'; '.join(str(b) for b in bad)}")
         if isinstance(layer, RecurrentLayer):
             by_matrix: dict[str, list] = {}
             for s in layer.gate_slices():

@@ -42,6 +42,8 @@ class UnsupportedLayer(Layer):
         self.config = config if isinstance(config, dict) else {}
         self.error = error
         self.reason = error.why
+        #: Lambda and other layers carrying code: the whole file is refused, even by ``info``
+        self.carries_code = class_name in CODE_CARRYING or "never executes code" in error.why
 
     def call(self, inputs):
         raise self.error
@@ -450,5 +452,8 @@ def build_graph(config: dict, weights: dict[str, WeightGroup], keras_version: st
     b = _Builder(keras_version, strict)
     inputs, outputs = b.build(config, weights)
     name = str((config.get("config") or {}).get("name", "model")) if isinstance(config.get("config"), dict) else "model"
+    # A Keras 3 Sequential config records no calls, hence no mask= arguments, yet Keras 3 passes masks from layer to
+    # layer in a Sequential model as Keras 2 does: its masks are implicit too.
+    sequential = config.get("class_name") == "Sequential" or isinstance(config.get("config"), list)
     return Graph(nodes=b.nodes, inputs=[i for i, _ in inputs], outputs=outputs, layers=b.layers, name=name,
-                 implicit_masks=activations.keras_major(keras_version) < 3)
+                 implicit_masks=activations.keras_major(keras_version) < 3 or sequential)

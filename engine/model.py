@@ -11,6 +11,7 @@ from .graph import Graph, UnsupportedLayer, build_graph
 from .layers.recurrent import RecurrentLayer
 from .limits import DEFAULT, Limits
 from .model_file import FORMAT_LABELS, read_model_file
+from .nonfinite import NonFinite, nonfinite_weights
 from .parallel import cores
 from .reader_process import Cancel, read_isolated
 from .stepper import Schedule, Stepper, check_inputs, make_schedule
@@ -61,6 +62,13 @@ class Model:
             if l.name == name:
                 return l
         raise KeyError(name)
+
+    @property
+    def nonfinite(self) -> list[NonFinite]:
+        """Weight blocks holding NaN or ±inf (a diverged model), per layer and gate; empty for a sound model."""
+        if not hasattr(self, "_nonfinite"):
+            self._nonfinite = nonfinite_weights(self.layers)
+        return self._nonfinite
 
     def param_count(self) -> int:
         return sum(l.param_count() for l in self.layers)

@@ -42,6 +42,7 @@ FORMAT_LABELS = {
     "keras2-h5": "Keras 2 / tf.keras HDF5 (.h5)",
     "keras3-h5": "Keras 3 legacy HDF5 (.h5)",
     "keras3-zip": "Keras 3 native (.keras)",
+    "keras2-zip": "tf.keras 2.13–2.15 native (.keras)",
 }
 
 # HDF5 filters a (re-packed) Keras file may use; anything else is refused before a byte of data is read.
@@ -342,7 +343,45 @@ def _read_keras3_weights(f: h5py.File, limits: Limits, progress: Progress, alloc
 
     root = walk(f, "", "")
     w.fill(alloc)
+    _renest(root)
+    if not root.layers:
+        other = [k for k, g in root.parts.items() if not g.is_empty() and k not in ("optimizer", "metrics")]
+        if other:  # weights are there, in a layout not known: say what is there rather than that nothing is
+            raise FormatError(f"model.weights.h5 holds weights under {', '.join(sorted(other)[:6])} but none under "
+                              f"'layers/', the layout Keras writes; this layout is not known, so they are not read")
     return root.layers
+
+
+def _renest(group: WeightGroup, depth: int = 0) -> None:
+    """tf.keras 2.13–2.15 on Windows wrote one group per path, with backslashes in its name (``layers\\gru\\cell``
+    beside ``layers\\gru``) instead of nested groups: nest them again, as Keras meant them."""
+    if depth > 64:
+        raise FormatError("model.weights.h5 is nested too deeply")
+    for key in [k for k in group.parts if "\\" in k]:
+        part = group.parts.pop(key)
+        path = [p for p in key.split("\\") if p]
+        here, i = group, 0
+        while i < len(path):
+            as_layer = path[i] == "layers" and i + 1 < len(path)
+            if as_layer:
+                i += 1
+            name, last = path[i], i == len(path) - 1
+            table = here.layers if as_layer else here.parts
+            have = table.get(name)
+            if last:
+                part.name = name
+                if have is None:
+                    table[name] = part
+                else:  # made as a step on the way to a deeper group first: the two are one group
+                    have.arrays = part.arrays + have.arrays
+                    have.parts.update(part.parts)
+                    have.layers.update(part.layers)
+            elif have is None:
+                have = table[name] = WeightGroup(name=name)
+            here = have if not last else here
+            i += 1
+    for sub in list(group.parts.values()) + list(group.layers.values()):
+        _renest(sub, depth + 1)
 
 
 def read_model_file(path: str | os.PathLike, limits: Limits = DEFAULT, progress: Progress | None = None,
@@ -399,15 +438,16 @@ def _read_zip(path: str, limits: Limits, progress: Progress, alloc: Alloc | None
     if "model.weights.h5" not in members:
         raise FormatError("is a .keras archive without model.weights.h5")
     member = members["model.weights.h5"]
+    fmt = "keras2-zip" if version.split(".")[0].isdigit() and int(version.split(".")[0]) < 3 else "keras3-zip"
     progress("opening model.weights.h5 as HDF5")
     if not isinstance(member, StoredMember):
-        return RawModel(path=path, format="keras3-zip", keras_version=version, config=config,
+        return RawModel(path=path, format=fmt, keras_version=version, config=config,
                         weights=_read_weights_member(io.BytesIO(member), limits, progress, alloc))
     if member.size <= CRC_FIRST_BYTES:  # cheap: checked before libhdf5 sees a byte (a damaged member can hang it)
         progress("checking the CRC of model.weights.h5")
         if not member.crc_ok():
             raise FormatError("archive member model.weights.h5 is corrupt (CRC mismatch); refusing")
-        return RawModel(path=path, format="keras3-zip", keras_version=version, config=config,
+        return RawModel(path=path, format=fmt, keras_version=version, config=config,
                         weights=_read_weights_member(member.open(), limits, progress, alloc))
     with ThreadPoolExecutor(1) as pool:  # read in place; its CRC is checked meanwhile, on another thread
         crc = pool.submit(member.crc_ok)
@@ -417,7 +457,7 @@ def _read_zip(path: str, limits: Limits, progress: Progress, alloc: Alloc | None
             crc_ok = crc.result()
     if not crc_ok:
         raise FormatError("archive member model.weights.h5 is corrupt (CRC mismatch); refusing")
-    return RawModel(path=path, format="keras3-zip", keras_version=version, config=config, weights=weights)
+    return RawModel(path=path, format=fmt, keras_version=version, config=config, weights=weights)
 
 
 def _read_weights_member(fh, limits: Limits, progress: Progress, alloc: Alloc | None) -> dict:

@@ -30,6 +30,17 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _warn_nonfinite(path: str, model) -> None:
+    if model.nonfinite:
+        from engine.nonfinite import summary
+
+        _warn(f"{path}: non-finite weights (NaN/inf) in {summary(model.nonfinite)}; the replay gives NaN where Keras does")
+
+
 def _cli_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lstm-inspector-cli", description="Inspect a Keras recurrent model without TensorFlow.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -98,11 +109,15 @@ def _run_command(args) -> int:
     model = engine.load_model(args.model, strict=args.command != "info")
     if args.command == "info":
         print(describe_model(model))
-        if model.unsupported:  # listed above, and still refused: nothing is skipped silently
-            bad = model.unsupported[0]
-            raise engine.ModelFileError(args.model, f"layer {bad.name!r}: {bad.reason}")
+        code = [bad for bad in model.unsupported if bad.carries_code]
+        if code:  # listed above, and refused: a model carrying code is never accepted
+            raise engine.ModelFileError(args.model, f"layer {code[0].name!r}: {code[0].reason}")
+        for bad in model.unsupported:  # listed above as UNSUPPORTED; predict and trace refuse the file
+            _warn(f"{args.model}: layer {bad.name!r}: {bad.reason} (info only: predict and trace refuse this model)")
+        _warn_nonfinite(args.model, model)
         return 0
     xs = load_inputs(args.input)
+    _warn_nonfinite(args.model, model)
     try:
         if args.command == "predict":
             y = model.predict(xs)

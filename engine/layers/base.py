@@ -95,8 +95,6 @@ class Layer:
                 raise FormatError(
                     f"layer {self.name!r} ({self.class_name}) weight {i} has shape {tuple(a.shape)}, expected {tuple(s)}"
                 )
-            if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
-                raise FormatError(f"layer {self.name!r} ({self.class_name}) weight {i} contains NaN or infinity")
         return arrays
 
     # --- protocol ---------------------------------------------------------------------------------------------
