@@ -1,7 +1,7 @@
 """A plain-text description of a model, for ``main.py info``."""
 from __future__ import annotations
 
-from .graph import UnsupportedLayer
+from .graph import UnbuiltLayer, UnsupportedLayer
 from .layers.recurrent import RecurrentLayer
 from .nonfinite import nonfinite_blocks, summary
 
@@ -22,6 +22,8 @@ def describe_model(model) -> str:
         f"outputs:  {', '.join(fmt_shape(s) for s in model.output_shapes)}",
         f"params:   {model.param_count():,}",
     ]
+    if model.graph.unbuilt:
+        lines.append(f"weights:  NONE: {UnbuiltLayer.REASON}; the architecture is all there is to show")
     if model.nonfinite:
         lines.append(f"WARNING:  non-finite weights (NaN/inf; diverged training?): {summary(model.nonfinite)}")
     lines += [
@@ -35,6 +37,10 @@ def describe_model(model) -> str:
             lines.append(f"{node.qualname:<28} {'InputLayer':<22} {fmt_shape(layer.shape):<18} {0:>10}")
             continue
         shapes = ", ".join(fmt_shape(s) for s in node.output_shapes)
+        if isinstance(layer, UnbuiltLayer):
+            details = ", ".join(f"{k}={v}" for k, v in layer.describe().items())
+            lines.append(f"{node.qualname:<28} {layer.class_name:<22} {'?':<18} {'?':>10}  {details}  (no weights)")
+            continue
         if isinstance(layer, UnsupportedLayer):
             lines.append(f"{node.qualname:<28} {layer.class_name:<22} {'?':<18} {'?':>10}  UNSUPPORTED: {layer.reason}")
             continue

@@ -52,6 +52,27 @@ class UnsupportedLayer(Layer):
         return [None]
 
 
+class UnbuiltLayer(UnsupportedLayer):
+    """A layer of a model saved before it was built (Keras 3): its config is known, its weights do not exist."""
+
+    REASON = "the file holds no weights: the model was saved before it was built (no input shape)"
+
+    def __init__(self, name, class_name, config):
+        super().__init__(name, class_name, config, UnsupportedLayerError(class_name, name, self.REASON))
+
+    def describe(self):
+        keys = ("units", "filters", "activation", "recurrent_activation", "return_sequences", "rate", "output_dim")
+        out = {}
+        for k in keys:
+            v = self.config.get(k)
+            if v is None or v is False:
+                continue
+            out[k] = activations.activation_name(v) if "activation" in k else ("yes" if v is True else str(v))
+        if self.class_name in ("Bidirectional", "TimeDistributed") and isinstance(self.config.get("layer"), dict):
+            out["layer"] = str(self.config["layer"].get("class_name"))
+        return out
+
+
 @dataclass
 class Node:
     id: int
@@ -79,6 +100,8 @@ class Graph:
     #: Keras 2 passes masks implicitly from layer to layer; Keras 3 files record every mask a layer was called with
     #: as an explicit ``mask=`` argument (and none where Keras 3 drops it, e.g. an RNN called with initial_state)
     implicit_masks: bool = True
+    #: saved before it was built: the architecture only, no input shape and no weights (nothing can run)
+    unbuilt: bool = False
 
 
 def _snake(name: str) -> str:
@@ -106,6 +129,8 @@ class _Builder:
         self.strict = strict
         self.nodes: list[Node] = []
         self.layers: list[Layer] = []
+        self.unbuilt = False
+        self.stored_names: list[str] = []  # top-level weight groups the file holds, for error messages
 
     # -- nodes ------------------------------------------------------------------------------------------------
     def add_node(self, layer: Layer, inputs: list[Ref], qualname: str, mask_inputs: list[Ref | None] | None = None) -> int:
@@ -136,6 +161,10 @@ class _Builder:
         if not isinstance(config, dict):
             raise FormatError(f"layer of class {class_name} has no config object")
         name = prefix + str(config.get("name", spec.get("name", class_name)))
+        if self.unbuilt:
+            layer = UnbuiltLayer(name, class_name, config)
+            self.layers.append(layer)
+            return layer
         if _is_op(spec):  # a Keras 3 operation node (ops.not_equal …), not a layer
             from .layers.ops import OP_TYPES
 
@@ -159,7 +188,15 @@ class _Builder:
             config, weights, note = adapt_keras1(class_name, config, weights)
         if err is None:
             try:
-                layer = cls(name, class_name, config, BuildContext(self.keras_version, weights))
+                try:
+                    layer = cls(name, class_name, config, BuildContext(self.keras_version, weights))
+                except FormatError as e:
+                    if weights.is_empty() and self.stored_names and "in the file" in str(e):
+                        # say what is there instead of only that this layer is not
+                        there = ", ".join(self.stored_names[:8]) + (" …" if len(self.stored_names) > 8 else "")
+                        raise FormatError(f"{e}: the file's weights are stored for {there}, none of them "
+                                          f"named for this layer or matching its place") from None
+                    raise
                 if note:
                     layer.notes = tuple(layer.notes) + (note,)
             except UnsupportedLayerError as e:
@@ -224,6 +261,9 @@ class _Builder:
                 shape = _shape(config["build_input_shape"], "build_input_shape")
             if shape is None and "input_shape" in fcfg:
                 shape = (None,) + _shape(fcfg["input_shape"], "input_shape")
+            if shape is None and not prefix and all(w.is_empty() for w in weights.values()):
+                self.unbuilt = True  # a Keras 3 model saved before it was built: describe it, never run it
+                shape = (None,)
             if shape is None:
                 raise FormatError("Sequential model has no input shape")
             in_name = fcfg.get("name", "input") if first.get("class_name") == "InputLayer" else "input"
@@ -450,10 +490,11 @@ def _calls(spec: dict) -> list[_Call]:
 
 def build_graph(config: dict, weights: dict[str, WeightGroup], keras_version: str, strict: bool = True) -> Graph:
     b = _Builder(keras_version, strict)
+    b.stored_names = [k for k, w in weights.items() if not w.is_empty()]
     inputs, outputs = b.build(config, weights)
     name = str((config.get("config") or {}).get("name", "model")) if isinstance(config.get("config"), dict) else "model"
     # A Keras 3 Sequential config records no calls, hence no mask= arguments, yet Keras 3 passes masks from layer to
     # layer in a Sequential model as Keras 2 does: its masks are implicit too.
     sequential = config.get("class_name") == "Sequential" or isinstance(config.get("config"), list)
     return Graph(nodes=b.nodes, inputs=[i for i, _ in inputs], outputs=outputs, layers=b.layers, name=name,
-                 implicit_masks=activations.keras_major(keras_version) < 3 or sequential)
+                 implicit_masks=activations.keras_major(keras_version) < 3 or sequential, unbuilt=b.unbuilt)

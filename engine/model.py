@@ -24,6 +24,8 @@ class Model:
     format: str
     keras_version: str
     graph: Graph
+    #: the float type the replay computes in: float32 as Keras, or float64 for an exact reference
+    dtype: np.dtype = np.dtype(np.float32)
 
     def __post_init__(self):
         self._schedule: Schedule | None = None
@@ -74,7 +76,16 @@ class Model:
         return sum(l.param_count() for l in self.layers)
 
     # --- running -----------------------------------------------------------------------------------------------
+    @property
+    def unbuilt_reason(self) -> str | None:
+        """Why nothing can run when the file holds the architecture only (saved before it was built)."""
+        from .graph import UnbuiltLayer
+
+        return UnbuiltLayer.REASON if self.graph.unbuilt else None
+
     def _check_runnable(self) -> None:
+        if self.graph.unbuilt:
+            raise FormatError(self.unbuilt_reason)
         bad = self.unsupported
         if bad:
             raise bad[0].error
@@ -87,7 +98,7 @@ class Model:
 
     def _inputs(self, x) -> list[np.ndarray]:
         xs = list(x) if isinstance(x, (list, tuple)) else [x]
-        return check_inputs(self.graph, xs)
+        return check_inputs(self.graph, xs, self.dtype)
 
     def stepper(self, x, record: bool = True, readout: bool = True) -> Stepper:
         self._check_runnable()
@@ -116,6 +127,7 @@ class Model:
         """What Keras' ``model.predict(x)`` returns: an array, or a list of arrays for several outputs.
 
         The stepper run to the end; a big batch runs as parts on every core, each part the same stepper."""
+        self._check_runnable()
         steppers = self._run_parts(self._inputs(x), record=False)
         if len(steppers) == 1:
             outs = steppers[0].outputs()
@@ -126,21 +138,29 @@ class Model:
     def trace(self, x) -> Trace:
         """Every recurrent layer's gates and states at every step, and the readouts, for the whole batch ``x``
         (batch × T × units per array: trace the samples you want to see)."""
+        self._check_runnable()
         steppers = self._run_parts(self._inputs(x), record=True)
         return concatenate_traces([build_trace(st) for st in steppers])
 
 
 def load_model(path: str | os.PathLike, strict: bool = True, *, limits: Limits = DEFAULT, cancel: Cancel | None = None,
-               isolated: bool = True) -> Model:
+               isolated: bool = True, dtype=np.float32) -> Model:
     """Open a Keras model file. Any problem raises ModelFileError whose message is ``<path>: <reason>``.
 
     With ``strict=False`` unsupported layers become placeholders (shown, never run) instead of errors.
     The file is read in a child process under ``limits`` (engine/reader_process.py); ``cancel.is_set()`` kills it.
     ``isolated=False`` reads it in this process instead: only for files known to be sound (the reader's own tests).
+    ``dtype=np.float64`` runs the whole model in float64 (the weights as stored, widened exactly): an exact
+    reference for how far float32 rounding moves this model's outputs.
     """
     spath = os.fspath(path)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, not {dtype}")
     try:
         raw = read_isolated(spath, limits, cancel) if isolated else read_model_file(spath, limits)
+        if dtype != np.float32:
+            _widen(raw.weights.values(), dtype)
         graph = build_graph(raw.config, raw.weights, raw.keras_version, strict=strict)
     except FormatError as e:
         raise ModelFileError(spath, str(e)) from None
@@ -150,4 +170,12 @@ def load_model(path: str | os.PathLike, strict: bool = True, *, limits: Limits =
         raise ModelFileError(spath, f"malformed model config ({type(e).__name__}: {str(e)[:80]})") from None
     except MemoryError:
         raise ModelFileError(spath, "not enough memory to read the weights") from None
-    return Model(path=spath, format=raw.format, keras_version=raw.keras_version, graph=graph)
+    return Model(path=spath, format=raw.format, keras_version=raw.keras_version, graph=graph, dtype=dtype)
+
+
+def _widen(groups, dtype: np.dtype) -> None:
+    """Every float weight as ``dtype``, in place in the (not yet interpreted) weight groups."""
+    for g in groups:
+        g.arrays = [(n, a.astype(dtype) if a.dtype.kind == "f" else a) for n, a in g.arrays]
+        _widen(g.parts.values(), dtype)
+        _widen(g.layers.values(), dtype)

@@ -602,8 +602,9 @@ _SRC_VALUE, _SRC_FINAL, _SRC_SEQ, _SRC_BUFFER, _SRC_NONE = range(5)
 _LAST, _SLICE = 0, 1
 
 
-def check_inputs(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """Inputs as float32 (ints for integer inputs), checked against the model's input shapes."""
+def check_inputs(graph: Graph, inputs: list[np.ndarray], dtype=np.float32) -> list[np.ndarray]:
+    """Inputs as ``dtype`` (float32, or float64 for an exact reference run; ints for integer inputs), checked
+    against the model's input shapes."""
     if len(inputs) != len(graph.inputs):
         raise InputShapeError(f"the model has {len(graph.inputs)} inputs, got {len(inputs)} arrays")
     out = []
@@ -629,7 +630,7 @@ def check_inputs(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
         if "int" in str(layer.dtype):
             x = x.astype(np.int64, copy=False)
         else:
-            x = np.ascontiguousarray(x, dtype=np.float32)
+            x = np.ascontiguousarray(x, dtype=dtype)
             if not np.all(np.isfinite(x)):
                 raise InputShapeError(f"input {layer.name!r} contains NaN or infinity")
         out.append(x)

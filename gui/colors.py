@@ -22,6 +22,11 @@ QCOLORS = [QColor(int(r), int(g), int(b)) for r, g, b in LUT]
 TEXT = [QColor(0, 0, 0) if (0.2126 * r + 0.7152 * g + 0.0722 * b) > 140 else QColor(255, 255, 255) for r, g, b in LUT]
 
 
+# NaN/inf cells of a diverged model: outside the diverging map, so they cannot be read as a value
+NONFINITE_BG = QColor(0, 0, 0)
+NONFINITE_FG = QColor(255, 214, 0)
+
+
 def colormap() -> pg.ColorMap:
     return pg.ColorMap(_STOPS, _RGB.astype(np.uint8))
 

@@ -19,19 +19,25 @@ class Loaded:
     problem: str | None  # why the model cannot run (unsupported layer), shown in the window
 
 
-def open_model(model_path: str, input_path: str | None = None, cancel=None, limits: Limits = DEFAULT) -> Loaded:
+def open_model(model_path: str, input_path: str | None = None, cancel=None, limits: Limits = DEFAULT,
+               dtype=np.float32) -> Loaded:
     """What opening needs before the first paint: the model and its inputs. Raises ModelFileError.
 
     The file is read in a child process (the window never runs libhdf5 on it); ``cancel.is_set()`` kills that
-    process. Predictions over the whole batch come after (``predict_batch``), so a large model paints first."""
-    model = engine.load_model(model_path, strict=False, limits=limits, cancel=cancel)
+    process. Predictions over the whole batch come after (``predict_batch``), so a large model paints first.
+    ``dtype`` float64 opens the model as an exact reference (the whole replay in float64)."""
+    model = engine.load_model(model_path, strict=False, limits=limits, cancel=cancel, dtype=dtype)
+    if model.graph.unbuilt:  # no input shape: nothing to draw inputs for, nothing to run
+        return Loaded(model, Dataset([np.zeros((1, 0), np.float32)], source="none"), None, model.unbuilt_reason)
     data = load_dataset(input_path) if input_path else random_data(model)
     return _finish(model, data)
 
 
 def _finish(model: engine.Model, data: Dataset) -> Loaded:
     problem = None
-    if model.unsupported:
+    if model.graph.unbuilt:
+        problem = model.unbuilt_reason
+    elif model.unsupported:
         bad = model.unsupported[0]
         problem = f"layer {bad.name!r}: {bad.reason}"
     else:
@@ -47,10 +53,24 @@ def _finish(model: engine.Model, data: Dataset) -> Loaded:
     return Loaded(model, data, None, problem)
 
 
+def reopen(model: engine.Model, data: Dataset, dtype, limits: Limits = DEFAULT) -> Loaded:
+    """The open model again, computing in ``dtype`` (float64: the exact reference), over the same data."""
+    return _finish(engine.load_model(model.path, strict=False, dtype=dtype, limits=limits), data)
+
+
 def predict_batch(model: engine.Model, data: Dataset) -> list[np.ndarray]:
     """The model's outputs for every sample (the batch plots and the comparison with Keras)."""
     y = model.predict(data.inputs)
     return y if isinstance(y, list) else [y]
+
+
+def predict_batches(model: engine.Model, data: Dataset) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """``predict_batch``; for an exact-reference (float64) model also the float32 replay's outputs, which are what
+    is compared with Keras (and with the exact ones: how much rounding this model amplifies)."""
+    preds = predict_batch(model, data)
+    if model.dtype == np.float32:
+        return preds, None
+    return preds, predict_batch(engine.load_model(model.path, strict=False), data)
 
 
 def write_trace(model: engine.Model, inputs: list[np.ndarray], path: str) -> str:

@@ -26,7 +26,7 @@ from .conv_maps import ConvMaps
 from .export_image import caption_image, write_svg
 from .guide import GuideDialog
 from .input_panel import InputPanel
-from .loader import LoadTask, open_data, open_model, predict_batch, write_trace
+from .loader import LoadTask, open_data, open_model, predict_batches, reopen, write_trace
 from .model_panel import ModelPanel
 from .replay_plots import ReplayPlots
 from .session import Session
@@ -156,6 +156,13 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         q = m.addAction("&Quit", self.close)
         q.setShortcut(QKeySequence.Quit)
+        v = self.menuBar().addMenu("&View")
+        self.exact_action = v.addAction("&Exact reference (float64 replay)")
+        self.exact_action.setObjectName("exactAction")
+        self.exact_action.setCheckable(True)
+        self.exact_action.setToolTip("Replay the whole model in float64; the badge then also shows how far the float32 "
+                                     "replay (and Keras) are from it")
+        self.exact_action.toggled.connect(self.set_exact)
         h = self.menuBar().addMenu("&Help")
         g = h.addAction("&Guide: gates, states, readout, stages", self.show_guide)
         g.setShortcut(QKeySequence.HelpContents)
@@ -229,8 +236,27 @@ class MainWindow(QMainWindow):
         self.pending_step = step
         self._cancel_open.set()  # a newer open supersedes the running one: its reader process is killed
         self._cancel_open = threading.Event()
-        self._start(LoadTask(open_model, path, input_path, self._cancel_open, self.limits),
+        self._start(LoadTask(open_model, path, input_path, self._cancel_open, self.limits, *self._exact_args()),
                     f"Opening {os.path.basename(path)}…", path)
+
+    def _dtype(self):
+        return np.float64 if self.exact_action.isChecked() else np.float32
+
+    def _exact_args(self) -> tuple:
+        """open_model's extra argument for the exact reference (none for the usual float32 replay)."""
+        return (np.float64,) if self.exact_action.isChecked() else ()
+
+    def set_exact(self, on: bool) -> None:
+        """The exact reference on or off: the open model again, in float64 or float32, over the same data."""
+        if self.exact_action.isChecked() != on:
+            self.exact_action.setChecked(on)  # toggled() calls back here
+            return
+        s = self.session
+        if s.model is None or s.exact == on:
+            return
+        self.pending_step = s.steps_done
+        what = "exact reference (float64)" if on else "float32 replay"
+        self._start(LoadTask(reopen, s.model, s.data, self._dtype(), self.limits), f"Switching to the {what}…", None)
 
     def open_input(self, path: str | None) -> None:
         if self.session.model is not None:
@@ -238,11 +264,11 @@ class MainWindow(QMainWindow):
 
     def load_now(self, path: str, input_path: str | None = None) -> None:
         """Synchronous open (screenshots, scripts, tests); raises ModelFileError."""
-        loaded = open_model(path, input_path, limits=self.limits)
+        loaded = open_model(path, input_path, None, self.limits, *self._exact_args())
         self._generation += 1  # supersedes any open still running in the background
         self._on_loaded(loaded, path, background=False)
         if loaded.problem is None:
-            self.session.set_predictions(predict_batch(loaded.model, loaded.data))
+            self.session.set_predictions(*predict_batches(loaded.model, loaded.data))
 
     def _start(self, task: LoadTask, message: str, recent: str | None) -> None:
         self.loading = True
@@ -319,7 +345,7 @@ class MainWindow(QMainWindow):
                 if gen == self._predict_generation:
                     self._on_predicted(loaded.model, loaded.data, preds)
 
-            self._run(LoadTask(predict_batch, loaded.model, loaded.data), finished, failed)
+            self._run(LoadTask(predict_batches, loaded.model, loaded.data), finished, failed)
 
     def _predicted(self) -> None:
         self.predicting = False
@@ -330,7 +356,7 @@ class MainWindow(QMainWindow):
     def _on_predicted(self, model, data, preds) -> None:
         self._predicted()
         if self.session.model is model and self.session.data is data:  # still the same document
-            self.session.set_predictions(preds)
+            self.session.set_predictions(*preds)
 
     def _on_failed(self, message: str) -> None:
         self._done_loading()
@@ -543,7 +569,16 @@ class MainWindow(QMainWindow):
         else:
             ok = d <= 1e-5
             skipped = f" ({n_edited} edited sample{'s' if n_edited > 1 else ''} not compared)" if n_edited else ""
-            self.badge.setText(f"{'✓' if ok else '✗'} replay vs Keras: max |Δ| = {d:.2e}{skipped}")
+            text = f"replay vs Keras: max |Δ| = {d:.2e}"
+            ex = s.exact_differences()
+            if ex is not None:
+                mine, keras = ex
+                text += f" · float32 vs exact: {mine:.2e}"
+                if keras is not None:
+                    text += f" (Keras: {keras:.2e})"
+                    # where Keras' own float32 is far from exact, 1e-5 is out of reach: as close as Keras is
+                    ok = ok or mine <= max(1.5 * keras, 1e-5) or bool(s.as_close_to_exact_as_keras())
+            self.badge.setText(f"{'✓' if ok else '✗'} {text}{skipped}")
             colour = "#1b7f3a" if ok else "#b00020"
             self.badge.setStyleSheet(f"padding: 2px 8px; color: white; background: {colour}; border-radius: 3px;")
 

@@ -6,7 +6,8 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from engine.describe import fmt_shape
-from engine.graph import UnsupportedLayer
+from engine.graph import UnbuiltLayer, UnsupportedLayer
+from engine.nonfinite import nonfinite_blocks, summary
 from engine.layers.recurrent import RecurrentLayer
 
 NODE_ROLE = Qt.UserRole + 1
@@ -67,8 +68,14 @@ class ModelPanel(QWidget):
 
         text = (f"<b>{os.path.basename(model.path)}</b><br>{model.format_label} · Keras {model.keras_version}<br>"
                 f"{model.param_count():,} parameters")
-        if problem:
+        if model.graph.unbuilt:
+            text += "<br><span style='color:#b00'>No weights in the file: the model was saved before it was built. " \
+                    "The architecture is all there is to show.</span>"
+        elif problem:
             text += f"<br><span style='color:#b00'>Cannot replay: {problem}</span>"
+        if model.nonfinite:
+            text += (f"<br><span style='color:#b60'>⚠ Non-finite weights (NaN/inf, diverged training?) in "
+                     f"{summary(model.nonfinite)}; the replay gives NaN where Keras does.</span>")
         self.header.setText(text)
         for node in model.graph.nodes:
             layer = node.layer
@@ -81,7 +88,12 @@ class ModelPanel(QWidget):
             item = QTreeWidgetItem([node.qualname, cls, shapes, params])
             item.setData(0, NODE_ROLE, node.id)
             item.setTextAlignment(3, Qt.AlignRight | Qt.AlignVCenter)
-            if isinstance(layer, UnsupportedLayer):
+            if isinstance(layer, UnbuiltLayer):
+                for c in range(4):
+                    item.setForeground(c, QBrush(QColor("#777777")))
+                item.setText(1, f"{cls}  (no weights)")
+                item.setToolTip(1, "\n".join([f"{k}: {v}" for k, v in layer.describe().items()] + [layer.reason]))
+            elif isinstance(layer, UnsupportedLayer):
                 for c in range(4):
                     item.setForeground(c, QBrush(QColor("#b00000")))
                 item.setText(1, f"{cls}  ⚠ unsupported")
@@ -101,6 +113,13 @@ class ModelPanel(QWidget):
                 acts = [details[k] for k in ("activation", "recurrent_activation") if k in details]
                 if acts:
                     item.setText(1, f"{cls} ({', '.join(acts)})")
+                bad = nonfinite_blocks(layer)
+                if bad:
+                    for c in range(4):
+                        item.setForeground(c, QBrush(QColor("#b06000")))
+                    item.setText(1, f"{item.text(1)}  ⚠ NaN/inf")
+                    for c in range(4):
+                        item.setToolTip(c, tip + "\nnon-finite: " + "; ".join(str(b) for b in bad))
             self.tree.addTopLevelItem(item)
         for c in range(4):
             self.tree.resizeColumnToContents(c)
@@ -121,11 +140,15 @@ class ModelPanel(QWidget):
         node = self.model.graph.nodes[node_id]
         layer = node.layer
         lines = [f"<b>{node.qualname}</b> · {layer.class_name}"]
-        if isinstance(layer, UnsupportedLayer):
+        if isinstance(layer, UnbuiltLayer):
+            lines += [f"{k}: {v}" for k, v in layer.describe().items()]
+            lines.append(f"<span style='color:#b00'>{layer.reason}</span>")
+        elif isinstance(layer, UnsupportedLayer):
             lines.append(f"<span style='color:#b00'>{layer.reason}</span>")
         elif not node.is_input:
             lines += [f"{k}: {v}" for k, v in layer.describe().items()]
             lines += [f"<i>note: {n}</i>" for n in getattr(layer, "notes", ())]
+            lines += [f"<span style='color:#b60'>⚠ non-finite {b}</span>" for b in nonfinite_blocks(layer)]
             if isinstance(layer, RecurrentLayer):
                 lines += gate_shape_lines(layer.gate_slices())
         else:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 import engine
 from engine.activations import activation_name
+from engine.compare import max_abs_diff
 from engine.inputs import Dataset, InputSpec, input_specs
 from engine.layers.conv_lstm import ConvLSTM
 from engine.layers.recurrent import RecurrentLayer
@@ -49,6 +50,9 @@ class Session(QObject):
         self.input_index = 0  # the input shown in the table
         self.unit = -1
         self._base: list[np.ndarray] | None = None  # predictions over the data as loaded (no edits)
+        #: with the exact reference on (a float64 model): the float32 replay's outputs over the data as loaded,
+        #: which are what is compared with Keras (Keras computes in float32)
+        self._base32: list[np.ndarray] | None = None
         self._edits: dict[int, list[np.ndarray]] = {}  # sample -> its inputs with edits, (1, …) each
         self._edit_preds: dict[int, list[np.ndarray]] = {}  # sample -> its outputs for those inputs, (1, …) each
 
@@ -59,6 +63,7 @@ class Session(QObject):
         self.problem = loaded.problem
         self.specs = input_specs(loaded.model.graph)
         self._base = None if loaded.predictions is None else [np.array(p, copy=True) for p in loaded.predictions]
+        self._base32 = None
         self._edits.clear()
         self._edit_preds.clear()
         self.sample = 0
@@ -73,10 +78,17 @@ class Session(QObject):
         self.data_changed.emit()
         self.step_changed.emit(self.steps_done)
 
-    def set_predictions(self, predictions: list[np.ndarray]) -> None:
-        """The engine's predictions over the data as loaded (computed off the GUI thread); edits stay applied."""
+    def set_predictions(self, predictions: list[np.ndarray], predictions32: list[np.ndarray] | None = None) -> None:
+        """The engine's predictions over the data as loaded (computed off the GUI thread); edits stay applied.
+        With the exact reference on, ``predictions`` are the float64 ones and ``predictions32`` the float32 ones."""
         self._base = [np.array(p, copy=True) for p in predictions]
+        self._base32 = None if predictions32 is None else [np.array(p, copy=True) for p in predictions32]
         self.data_changed.emit()
+
+    @property
+    def exact(self) -> bool:
+        """The replay runs in float64, as an exact reference."""
+        return self.model is not None and self.model.dtype == np.float64
 
     def set_targets(self, targets: np.ndarray) -> None:
         """The truth for the batch (File ▸ Open targets…); raises FormatError when it does not fit the batch."""
@@ -323,18 +335,52 @@ class Session(QObject):
 
     def keras_difference(self) -> float | None:
         """Max |replay − Keras| over every output and every sample without edits (an edited sample has no Keras
-        output to compare with); None without Keras' outputs, or when every sample is edited."""
-        preds = self.predictions
+        output to compare with); None without Keras' outputs, or when every sample is edited. NaN where Keras has
+        NaN counts as equal (a diverged model). With the exact reference on, the float32 replay's difference."""
+        preds = self._base32 if self.exact else self.predictions
         if preds is None or self.data is None or not self.data.keras_outputs:
             return None
-        ks = self.data.keras_outputs
-        if len(ks) != len(preds) or any(a.shape != b.shape for a, b in zip(ks, preds)):
-            return None
+        return self._kept_difference(self.data.keras_outputs, preds)
+
+    def _kept(self) -> np.ndarray | None:
         keep = np.ones(self.batch, bool)
         keep[list(self._edits)] = False
-        if not keep.any():
+        return keep if keep.any() else None
+
+    def _kept_difference(self, a: list[np.ndarray], b: list[np.ndarray]) -> float | None:
+        """Max |a − b| over the samples without edits (NaN/inf equal where both hold the same)."""
+        keep = self._kept()
+        if keep is None or len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
             return None
-        return float(max(np.max(np.abs(a[keep].astype(np.float64) - b[keep])) for a, b in zip(ks, preds)))
+        return max(max_abs_diff(x[keep], y[keep]) for x, y in zip(a, b))
+
+    def exact_differences(self) -> tuple[float, float | None] | None:
+        """With the exact reference on: (max |float32 replay − exact|, max |Keras − exact| or None without Keras'
+        outputs), over the samples without edits: how much float32 rounding this model amplifies, in the replay
+        and in Keras itself."""
+        if not self.exact or self._base is None or self._base32 is None:
+            return None
+        mine = self._kept_difference(self._base32, self._base)
+        if mine is None:
+            return None
+        ks = self.data.keras_outputs if self.data is not None else None
+        return mine, (self._kept_difference(ks, self._base) if ks else None)
+
+    def as_close_to_exact_as_keras(self) -> bool | None:
+        """With the exact reference on and Keras' outputs at hand: is the float32 replay's rounding no worse than
+        Keras' own (root mean square distance to exact within 1.5x)? On an ill-conditioned model the largest
+        difference is one sample's luck; its typical size is what both float32 computations share."""
+        ex = self.exact_differences()
+        if ex is None or ex[1] is None:
+            return None
+        keep = self._kept()
+
+        def rms(a, b):
+            d = np.concatenate([(np.asarray(x[keep], np.float64) - y[keep]).ravel() for x, y in zip(a, b)])
+            d = d[np.isfinite(d)]
+            return float(np.sqrt(np.mean(d * d))) if d.size else 0.0
+
+        return rms(self._base32, self._base) <= 1.5 * rms(self.data.keras_outputs, self._base) + 1e-12
 
     # --- moving -------------------------------------------------------------------------------------------------
     @property

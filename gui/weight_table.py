@@ -9,8 +9,12 @@ from PySide6.QtWidgets import QStyledItemDelegate
 
 from engine.stats import symmetric_limit
 
-from .colors import QCOLORS, TEXT, lut_indices
+from .colors import NONFINITE_BG, NONFINITE_FG, QCOLORS, TEXT, lut_indices
 from .roles import ALIGNMENT, BACKGROUND, DISPLAY, FONT, FOREGROUND, HORIZONTAL, RIGHT, SELECTED, TOOLTIP, VALUE
+
+
+def nonfinite_text(v: float) -> str:
+    return "NaN" if v != v else ("+inf" if v > 0 else "-inf")
 
 
 class WeightTableModel(QAbstractTableModel):
@@ -18,6 +22,7 @@ class WeightTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._a = np.zeros((0, 0), np.float32)
         self._idx = np.zeros((0, 0), np.uint8)
+        self._bad: np.ndarray | None = None  # where the block holds NaN/inf (a diverged model), else None
         self._rows: list[str] = []
         self._cols: list[str] = []
         self._limit = 1.0
@@ -31,13 +36,18 @@ class WeightTableModel(QAbstractTableModel):
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         self._a = a2
         self._limit = symmetric_limit(a2) if limit is None else limit
-        self._idx = lut_indices(a2, self._limit)
+        fin = np.isfinite(a2)
+        self._bad = None if fin.all() else ~fin
+        self._idx = lut_indices(np.where(fin, a2, 0) if self._bad is not None else a2, self._limit)
         self._rows = row_names
         self._cols = col_names
         self.endResetModel()
 
     def array(self) -> np.ndarray:
         return self._a
+
+    def is_nonfinite(self, r: int, c: int) -> bool:
+        return self._bad is not None and bool(self._bad[r, c])
 
     def set_highlight_columns(self, cols: list[int]) -> None:
         old, self._highlight = self._highlight, frozenset(cols)
@@ -55,6 +65,8 @@ class WeightTableModel(QAbstractTableModel):
         if not index.isValid():
             return None
         r, c = index.row(), index.column()
+        if self._bad is not None and self._bad[r, c]:
+            return self._nonfinite_data(r, c, role)
         if role == DISPLAY:
             return f"{self._a[r, c]:.4f}"
         if role == BACKGROUND:
@@ -67,6 +79,22 @@ class WeightTableModel(QAbstractTableModel):
             return float(self._a[r, c])
         if role == TOOLTIP:
             return f"{self._rows[r]} → {self._cols[c]}: {float(self._a[r, c]):.8g}"
+        return None
+
+    def _nonfinite_data(self, r: int, c: int, role):
+        v = float(self._a[r, c])
+        if role == DISPLAY:
+            return nonfinite_text(v)
+        if role == BACKGROUND:
+            return NONFINITE_BG
+        if role == FOREGROUND:
+            return NONFINITE_FG
+        if role == ALIGNMENT:
+            return RIGHT
+        if role == VALUE:
+            return v
+        if role == TOOLTIP:
+            return f"{self._rows[r]} → {self._cols[c]}: {nonfinite_text(v)} (non-finite: diverged training?)"
         return None
 
     def headerData(self, section, orientation, role=DISPLAY):
@@ -94,8 +122,13 @@ class WeightCellDelegate(QStyledItemDelegate):
     def paint(self, painter, option, index):
         m = self.model
         r, c = index.row(), index.column()
-        k = m._idx[r, c]
         rect = option.rect
+        if m._bad is not None and m._bad[r, c]:
+            painter.fillRect(rect, NONFINITE_BG)
+            painter.setPen(NONFINITE_FG)
+            painter.drawText(rect.adjusted(2, 0, -4, 0), RIGHT, nonfinite_text(float(m._a[r, c])))
+            return
+        k = m._idx[r, c]
         painter.fillRect(rect, QCOLORS[k])
         if option.state & SELECTED:
             painter.fillRect(rect, option.palette.highlight().color().lighter(160))

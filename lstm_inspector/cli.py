@@ -4,6 +4,7 @@
     lstm-inspector-cli info MODEL                                       layers, shapes, gate matrices
     lstm-inspector-cli predict MODEL --input X.npy --output Y.npy       Keras-equivalent predictions
     lstm-inspector-cli trace MODEL --input X.npy --output T.npz         every gate and state at every step
+    (predict and trace take --float64: the whole model in float64, an exact reference)
 
 In a checkout, ``python main.py`` takes the same arguments as ``lstm-inspector``.
 
@@ -53,6 +54,8 @@ def _cli_parser() -> argparse.ArgumentParser:
         sp.add_argument("model")
         sp.add_argument("--input", "-i", required=True, help="input array: .npy, .npz (x_0, x_1, …) or .csv (batch × time, one feature)")
         sp.add_argument("--output", "-o", required=True)
+        sp.add_argument("--float64", action="store_true",
+                        help="run the whole model in float64 (an exact reference; Keras computes in float32)")
     return p
 
 
@@ -106,16 +109,23 @@ def _run_command(args) -> int:
     from engine.describe import describe_model
     from engine.inputs import load_inputs
 
-    model = engine.load_model(args.model, strict=args.command != "info")
+    import numpy as np
+
+    dtype = np.float64 if getattr(args, "float64", False) else np.float32
+    model = engine.load_model(args.model, strict=args.command != "info", dtype=dtype)
     if args.command == "info":
         print(describe_model(model))
         code = [bad for bad in model.unsupported if bad.carries_code]
         if code:  # listed above, and refused: a model carrying code is never accepted
             raise engine.ModelFileError(args.model, f"layer {code[0].name!r}: {code[0].reason}")
-        for bad in model.unsupported:  # listed above as UNSUPPORTED; predict and trace refuse the file
+        if model.graph.unbuilt:
+            _warn(f"{args.model}: {model.unbuilt_reason} (info only: predict and trace refuse this model)")
+        for bad in ([] if model.graph.unbuilt else model.unsupported):  # listed above as UNSUPPORTED; predict and trace refuse the file
             _warn(f"{args.model}: layer {bad.name!r}: {bad.reason} (info only: predict and trace refuse this model)")
         _warn_nonfinite(args.model, model)
         return 0
+    if model.graph.unbuilt:
+        raise engine.ModelFileError(args.model, f"{model.unbuilt_reason}; nothing to run")
     xs = load_inputs(args.input)
     _warn_nonfinite(args.model, model)
     try:

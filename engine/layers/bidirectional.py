@@ -86,6 +86,10 @@ class Bidirectional(RecurrentLayer):
         return ([(f"forward/{n}", a) for n, a in self.forward_layer.weight_arrays()]
                 + [(f"backward/{n}", a) for n, a in self.backward_layer.weight_arrays()])
 
+    @property
+    def dtype(self) -> np.dtype:
+        return self.forward_layer.dtype
+
     def gate_slices(self) -> list[GateSlice]:
         return ([GateSlice(s.matrix, f"forward/{s.gate}", s.array) for s in self.forward_layer.gate_slices()]
                 + [GateSlice(s.matrix, f"backward/{s.gate}", s.array) for s in self.backward_layer.gate_slices()])
@@ -129,7 +133,7 @@ class Bidirectional(RecurrentLayer):
         if mode == "mul":
             return a * b
         if mode == "ave":
-            return ((a + b) / np.float32(2)).astype(np.float32, copy=False)
+            return ((a + b) / a.dtype.type(2)).astype(a.dtype, copy=False)
         raise AssertionError(mode)
 
 

@@ -57,7 +57,7 @@ class Conv1D(Layer):
         if out <= 0:
             raise InputShapeError(f"layer {self.name!r} (Conv1D): input of {x.shape[1]} steps is shorter than the kernel")
         xp = np.pad(x, ((0, 0), (left, right), (0, 0))) if left or right else x
-        y = np.zeros((x.shape[0], out, self.filters), np.float32)
+        y = np.zeros((x.shape[0], out, self.filters), np.result_type(x.dtype, self.kernel.dtype))
         span = (out - 1) * self.stride + 1
         for j in range(self.k):
             start = j * self.dilation

@@ -62,7 +62,7 @@ class Masking(Layer):
 
     def call(self, inputs):
         x = inputs[0]
-        return [(x * self._keep(x)[..., None].astype(x.dtype)).astype(np.float32, copy=False)]
+        return [(x * self._keep(x)[..., None].astype(x.dtype)).astype(x.dtype if x.dtype.kind == "f" else np.float32, copy=False)]
 
     def compute_mask(self, inputs, masks):
         return [self._keep(inputs[0])]

@@ -75,7 +75,7 @@ class GRURun(ProjectedRun):
     def __init__(self, layer: GRU, batch, T, x_full, initial_state, record):
         super().__init__(layer, batch, T, x_full, initial_state, record, layer.input_bias)
         u = self.u
-        f32 = np.float32
+        f32 = layer.dtype.type  # float32, or float64 for an exact reference run
         self.U_t = np.asarray(layer.recurrent_kernel, f32).T  # (3u, u), a view: BLAS reads it transposed
         # the recurrent bias repeated over the batch: adding a (3u, 1) column would make NumPy buffer each call
         self.rec_bias = None if layer.recurrent_bias is None else np.repeat(

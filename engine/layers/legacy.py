@@ -22,7 +22,7 @@ from .lstm import LSTM
 
 
 def _per_gate(k: np.ndarray, n: int, fn) -> np.ndarray:
-    return np.ascontiguousarray(np.hstack([fn(g) for g in np.hsplit(k, n)]), dtype=np.float32)
+    return np.ascontiguousarray(np.hstack([fn(g) for g in np.hsplit(k, n)]), dtype=k.dtype)
 
 
 def from_cudnn(arrays: list[np.ndarray], n_gates: int, name: str) -> list[np.ndarray]:
@@ -35,9 +35,9 @@ def from_cudnn(arrays: list[np.ndarray], n_gates: int, name: str) -> list[np.nda
     kernel = _per_gate(kernel, n_gates, lambda g: g.T.reshape(g.shape, order="F"))
     rec = _per_gate(rec, n_gates, lambda g: g.T)
     if n_gates == 4:
-        bias = (bias[: 4 * units] + bias[4 * units:]).astype(np.float32)
+        bias = (bias[: 4 * units] + bias[4 * units:]).astype(bias.dtype)
     else:
-        bias = np.ascontiguousarray(bias.reshape(2, -1), dtype=np.float32)
+        bias = np.ascontiguousarray(bias.reshape(2, -1), dtype=bias.dtype)
     return [kernel, rec, bias]
 
 

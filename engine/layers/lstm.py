@@ -58,7 +58,7 @@ def step_weights(layer: LSTM, negate: bool) -> np.ndarray:
         return cached[2]
     u = layer.units
     sources = [layer.kernel, layer.recurrent_kernel] + ([layer.bias[None, :]] if layer.bias is not None else [])
-    w = np.empty((sum(src.shape[0] for src in sources), 4 * u), np.float32)
+    w = np.empty((sum(src.shape[0] for src in sources), 4 * u), layer.kernel.dtype)
     r0 = 0
     for src in sources:
         r1 = r0 + src.shape[0]
@@ -111,7 +111,7 @@ class LSTMRun(RecurrentRun):
         self.t = 0
         u = self.u = layer.units
         F = self.F = layer.input_features
-        f32 = np.float32
+        f32 = layer.kernel.dtype.type  # float32, or float64 for an exact reference run
         K = F + u + (1 if layer.bias is not None else 0)
         self.unfused = 16 * K * u >= self.UNFUSED_MIN_BYTES
         self.recording = bool(record)
@@ -274,7 +274,7 @@ class LSTMRun(RecurrentRun):
     def _pre_record(self) -> np.ndarray:
         """z_t for every step (zeros for steps not done), (batch, T, 4u) in Keras' gate order i f c o, un-negated."""
         u, z = self.u, self.z
-        out = np.empty((z.shape[2], self.T, 4 * u), np.float32)
+        out = np.empty((z.shape[2], self.T, 4 * u), z.dtype)
         for keras_k, k in enumerate(FUSED_ORDER):
             src = z[:, k * u:(k + 1) * u].transpose(2, 0, 1)
             dst = out[:, :, keras_k * u:(keras_k + 1) * u]
@@ -301,8 +301,8 @@ class LSTMRun(RecurrentRun):
     def set_states(self, states):
         u = self.u
         batch = self.xh.shape[2]
-        h = np.asarray(states[0], dtype=np.float32).reshape(batch, u)
-        c = np.asarray(states[1], dtype=np.float32).reshape(batch, u)
+        h = np.asarray(states[0], dtype=self.xh.dtype).reshape(batch, u)
+        c = np.asarray(states[1], dtype=self.xh.dtype).reshape(batch, u)
         np.copyto(self._h_rows[self._slot(self.t)], h.T)
         np.copyto(self._c_rows[self._a_slot(self.t)], c.T)
 

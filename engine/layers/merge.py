@@ -21,7 +21,8 @@ class _Merge(Layer):
         if len(inputs) < self.min_inputs:
             raise InputShapeError(f"layer {self.name!r} ({self.class_name}) needs at least {self.min_inputs} inputs")
         try:
-            return [np.asarray(self.op(inputs), dtype=np.float32)]
+            y = np.asarray(self.op(inputs))
+            return [y if y.dtype.kind == "f" else y.astype(np.float32)]
         except ValueError:
             raise InputShapeError(f"layer {self.name!r} ({self.class_name}) gets inputs of shapes "
                                   f"{[tuple(a.shape) for a in inputs]}") from None
@@ -53,7 +54,7 @@ class Multiply(_Merge):
 @register("Average")
 class Average(_Merge):
     def op(self, xs):
-        return reduce(np.add, xs) / np.float32(len(xs))
+        return reduce(np.add, xs) / xs[0].dtype.type(len(xs))
 
 
 @register("Maximum")

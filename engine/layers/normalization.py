@@ -69,13 +69,13 @@ class BatchNormalization(_Norm):
         self.beta = got[k] if self.center else None
         k += self.center
         self.mean, self.var = got[k], got[k + 1]
-        inv = (1.0 / np.sqrt(self.var + self.eps)).astype(np.float32)
+        inv = (1.0 / np.sqrt(self.var + self.eps)).astype(self.var.dtype)
         if self.gamma is not None:
             inv = inv * self.gamma
         off = -self.mean * inv
         if self.beta is not None:
             off = off + self.beta
-        self.inv, self.off = inv.astype(np.float32), off.astype(np.float32)
+        self.inv, self.off = inv.astype(self.var.dtype), off.astype(self.var.dtype)
 
     def call(self, inputs):
         x = inputs[0]
@@ -83,7 +83,7 @@ class BatchNormalization(_Norm):
         shape = self._param_shape(x, axes)
         if int(np.prod(shape)) != self.inv.size:
             raise InputShapeError(f"layer {self.name!r} (BatchNormalization) has {self.inv.size} parameters, input has shape {x.shape}")
-        return [(x * self.inv.reshape(shape) + self.off.reshape(shape)).astype(np.float32, copy=False)]
+        return [(x * self.inv.reshape(shape) + self.off.reshape(shape)).astype(x.dtype, copy=False)]
 
     def weight_arrays(self):
         out = [("gamma", self.gamma)] if self.gamma is not None else []
@@ -122,7 +122,7 @@ class LayerNormalization(_Norm):
             y = x64 / np.sqrt(var + self.eps)
             if self.gamma is not None:
                 y = y * self.gamma.reshape(shape)
-            return [y.astype(np.float32)]
+            return [y.astype(x.dtype)]
         mean = x64.mean(axis=axes, keepdims=True)
         var = ((x64 - mean) ** 2).mean(axis=axes, keepdims=True)
         y = (x64 - mean) / np.sqrt(var + self.eps)
@@ -130,7 +130,7 @@ class LayerNormalization(_Norm):
             y = y * self.gamma.reshape(shape)
         if self.beta is not None:
             y = y + self.beta.reshape(shape)
-        return [y.astype(np.float32)]
+        return [y.astype(x.dtype)]
 
     def weight_arrays(self):
         out = [("gamma", self.gamma)] if self.gamma is not None else []

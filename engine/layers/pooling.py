@@ -30,12 +30,12 @@ class _Pool1D(Layer):
         left, _, out = conv_padding(L, self.pool, self.stride, self.padding)
         if out <= 0:
             raise InputShapeError(f"layer {self.name!r} ({self.class_name}): {L} steps are fewer than pool_size")
-        y = np.empty((x.shape[0], out, x.shape[2]), np.float32)
+        y = np.empty((x.shape[0], out, x.shape[2]), x.dtype)
         for o in range(out):
             a = max(0, o * self.stride - left)
             b = min(L, o * self.stride - left + self.pool)
             win = x[:, a:b]
-            y[:, o] = win.max(axis=1) if self.reduce == "max" else win.mean(axis=1, dtype=np.float32)
+            y[:, o] = win.max(axis=1) if self.reduce == "max" else win.mean(axis=1, dtype=x.dtype)
         return [y]
 
     def describe(self):
@@ -78,9 +78,9 @@ class GlobalAveragePooling1D(_Global1D):
         x = inputs[0]
         m = masks[0] if masks else None
         if m is None:
-            return [x.mean(axis=1, keepdims=self.keepdims, dtype=np.float32)]
-        mf = m.astype(np.float32)[:, :, None]
-        return [((x * mf).sum(axis=1, keepdims=self.keepdims) / mf.sum(axis=1, keepdims=self.keepdims)).astype(np.float32)]
+            return [x.mean(axis=1, keepdims=self.keepdims, dtype=x.dtype)]
+        mf = m.astype(x.dtype)[:, :, None]
+        return [((x * mf).sum(axis=1, keepdims=self.keepdims) / mf.sum(axis=1, keepdims=self.keepdims)).astype(x.dtype)]
 
 
 @register("GlobalMaxPooling1D", "GlobalMaxPool1D")

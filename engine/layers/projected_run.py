@@ -36,7 +36,7 @@ class ProjectedRun(RecurrentRun):
         self.t = 0
         self.u = u = layer.units
         self.batch = batch
-        f32 = np.float32
+        f32 = layer.dtype.type  # float32, or float64 for an exact reference run
         width = self.n_gates * u
         self.recording = bool(record)
         self.per_step = layer.return_sequences or self.recording
@@ -110,7 +110,7 @@ class ProjectedRun(RecurrentRun):
         return [self.h.copy()]
 
     def set_states(self, states):
-        np.copyto(self.hs[self._slot(self.t)], np.asarray(states[0], dtype=np.float32).reshape(self.batch, self.u).T)
+        np.copyto(self.hs[self._slot(self.t)], np.asarray(states[0], dtype=self.hs.dtype).reshape(self.batch, self.u).T)
 
     def current_outputs(self):
         first = self.seq if self.seq is not None else self.h.copy()

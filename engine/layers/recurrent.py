@@ -109,8 +109,9 @@ class MaskedRun(RecurrentRun):
         self.mask = None if mask is None else np.asarray(mask, dtype=bool)
         self.zero_output = zero_output
         shape = inner.states()[0].shape[1:]  # (units,), or a ConvLSTM's (*spatial, filters)
-        self.out = np.zeros((batch,) + shape, np.float32)
-        self.seq = np.zeros((batch, self.T) + shape, np.float32) if inner.seq is not None else None
+        dtype = inner.states()[0].dtype  # float32, or float64 for an exact reference run
+        self.out = np.zeros((batch,) + shape, dtype)
+        self.seq = np.zeros((batch, self.T) + shape, dtype) if inner.seq is not None else None
         self.masks_seen = np.ones((batch, self.T), bool)
         if inner.records is not None:
             inner.records["mask"] = self.masks_seen
@@ -141,9 +142,10 @@ class MaskedRun(RecurrentRun):
             self.inner.step(x_t)
             new = self.inner.states()
             keep = m.reshape((-1,) + (1,) * (self.out.ndim - 1))
-            states = [np.where(keep, n, p).astype(np.float32, copy=False) for n, p in zip(new, prev)]
+            states = [np.where(keep, n, p).astype(p.dtype, copy=False) for n, p in zip(new, prev)]
             self.inner.set_states(states)
-            out = np.where(keep, new[0], np.float32(0) if self.zero_output else self.out).astype(np.float32, copy=False)
+            dt = self.out.dtype
+            out = np.where(keep, new[0], dt.type(0) if self.zero_output else self.out).astype(dt, copy=False)
             self.masks_seen[:, t] = m
             r = self.inner.records
             if r is not None:
@@ -202,6 +204,12 @@ class RecurrentLayer(Layer):
     @property
     def input_features(self) -> int:
         raise NotImplementedError
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The float type the layer computes in: its weights' (float32, or float64 for an exact reference run)."""
+        k = getattr(self, "kernel", None)
+        return k.dtype if isinstance(k, np.ndarray) and k.dtype.kind == "f" else np.dtype(np.float32)
 
     def gate_slices(self) -> list[GateSlice]:
         raise NotImplementedError
@@ -270,17 +278,17 @@ def time_major_inputs(layer: RecurrentLayer, x_full: np.ndarray) -> np.ndarray:
     xt = x_full.transpose(1, 0, 2)
     if layer.go_backwards:
         xt = xt[::-1]
-    return np.ascontiguousarray(xt, dtype=np.float32)
+    return np.ascontiguousarray(xt, dtype=layer.dtype)
 
 
 def initial_states(layer: RecurrentLayer, batch: int, initial_state: list[np.ndarray] | None) -> list[np.ndarray]:
     """The layer's starting states: given ones (checked), or zeros."""
     n = len(layer.state_names)
     if not initial_state:
-        return [np.zeros((batch, layer.units), np.float32) for _ in range(n)]
+        return [np.zeros((batch, layer.units), layer.dtype) for _ in range(n)]
     if len(initial_state) != n:
         raise InputShapeError(f"layer {layer.name!r} ({layer.class_name}) gets {len(initial_state)} initial states, needs {n}")
-    return [np.array(s, dtype=np.float32).reshape(batch, layer.units) for s in initial_state]
+    return [np.array(s, dtype=layer.dtype).reshape(batch, layer.units) for s in initial_state]
 
 
 class CellLayer(RecurrentLayer):

@@ -33,7 +33,7 @@ class SimpleRNNRun(ProjectedRun):
 
     def __init__(self, layer: SimpleRNN, batch, T, x_full, initial_state, record):
         super().__init__(layer, batch, T, x_full, initial_state, record, layer.bias)
-        self.U_t = np.asarray(layer.recurrent_kernel, np.float32).T  # (u, u), a view: BLAS reads it transposed
+        self.U_t = np.asarray(layer.recurrent_kernel, layer.dtype).T  # (u, u), a view: BLAS reads it transposed
         self.act = inplace(layer.act)
         if self.recording:
             self.records = self._base_records()

@@ -90,12 +90,6 @@ def test_wrong_shaped_weights(tmp_path):
     assert "'lstm'" in msg and "shape" in msg
 
 
-def test_nan_weights(tmp_path):
-    w = crafted.tiny_weights()
-    w["dense"][0][1][0, 0] = np.nan
-    assert "NaN" in load_error(crafted.tiny_h5(tmp_path / "m.h5", weights=w))
-
-
 @pytest.mark.parametrize("units", [10**12, 0, -3, "many", True])
 def test_absurd_units(tmp_path, units):
     cfg = crafted.tiny_config()
