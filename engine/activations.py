@@ -14,8 +14,8 @@ from .errors import FormatError
 
 Activation = Callable[[np.ndarray], np.ndarray]
 
-_SELU_ALPHA = np.float32(1.6732632423543772848170429916717)
-_SELU_SCALE = np.float32(1.0507009873554804934193349852946)
+_SELU_ALPHA = 1.6732632423543772848170429916717  # taken in the input's precision
+_SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -55,8 +55,8 @@ def elu(x):
 
 def selu(x):
     with np.errstate(over="ignore"):
-        neg = _SELU_ALPHA * np.expm1(np.minimum(x, 0))
-    return (_SELU_SCALE * np.where(x > 0, x, neg)).astype(x.dtype, copy=False)
+        neg = x.dtype.type(_SELU_ALPHA) * np.expm1(np.minimum(x, 0))
+    return (x.dtype.type(_SELU_SCALE) * np.where(x > 0, x, neg)).astype(x.dtype, copy=False)
 
 
 def swish(x):
@@ -84,11 +84,13 @@ def exponential(x):
 
 
 def hard_sigmoid_keras2(x):
-    return np.clip(np.float32(0.2) * x + np.float32(0.5), 0, 1).astype(x.dtype, copy=False)
+    f = x.dtype.type  # 0.2 in the model's own precision (float64 for the exact reference)
+    return np.clip(f(0.2) * x + f(0.5), 0, 1).astype(x.dtype, copy=False)
 
 
 def hard_sigmoid_keras3(x):
-    return np.clip(x / np.float32(6.0) + np.float32(0.5), 0, 1).astype(x.dtype, copy=False)
+    f = x.dtype.type
+    return np.clip(x / f(6.0) + f(0.5), 0, 1).astype(x.dtype, copy=False)
 
 
 def softmax(x, axis=-1):
@@ -97,7 +99,7 @@ def softmax(x, axis=-1):
 
 
 def leaky_relu(x):
-    return np.where(x > 0, x, np.float32(0.2) * x).astype(x.dtype, copy=False)
+    return np.where(x > 0, x, x.dtype.type(0.2) * x).astype(x.dtype, copy=False)
 
 
 def hard_silu(x):
@@ -214,15 +216,20 @@ def relu_(x, out):
     return np.maximum(x, _F32_ZERO, out=out)
 
 
+_F64_HALF, _F64_FIFTH, _F64_SIX = (np.array(v, np.float64) for v in (0.5, 0.2, 6))
+
+
 def hard_sigmoid_keras2_(x, out):
-    np.multiply(_F32_FIFTH, x, out=out)
-    np.add(out, _F32_HALF, out=out)
+    f64 = out.dtype == np.float64  # the exact reference: its constants in float64 too
+    np.multiply(_F64_FIFTH if f64 else _F32_FIFTH, x, out=out)
+    np.add(out, _F64_HALF if f64 else _F32_HALF, out=out)
     return np.clip(out, 0, 1, out=out)
 
 
 def hard_sigmoid_keras3_(x, out):
-    np.divide(x, _F32_SIX, out=out)
-    np.add(out, _F32_HALF, out=out)
+    f64 = out.dtype == np.float64
+    np.divide(x, _F64_SIX if f64 else _F32_SIX, out=out)
+    np.add(out, _F64_HALF if f64 else _F32_HALF, out=out)
     return np.clip(out, 0, 1, out=out)
 
 

@@ -69,7 +69,7 @@ class BatchNormalization(_Norm):
         self.beta = got[k] if self.center else None
         k += self.center
         self.mean, self.var = got[k], got[k + 1]
-        inv = (1.0 / np.sqrt(self.var + self.eps)).astype(self.var.dtype)
+        inv = (1.0 / np.sqrt(self.var + self.var.dtype.type(float(self.eps)))).astype(self.var.dtype)
         if self.gamma is not None:
             inv = inv * self.gamma
         off = -self.mean * inv

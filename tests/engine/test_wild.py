@@ -13,7 +13,8 @@ import pytest
 
 import engine
 from lstm_inspector import cli
-from tests.fixture_index import FIXTURES, find, manifest
+from tests.engine.test_parity import TOL, max_err
+from tests.fixture_index import FIXTURES, case_id, cases, find, manifest
 
 from . import crafted
 
@@ -135,3 +136,61 @@ def test_unknown_weights_layout_says_what_is_there(tmp_path):
     with pytest.raises(engine.ModelFileError) as ei:
         engine.load_model(p)
     assert "holds weights under weights" in str(ei.value) and "not known" in str(ei.value)
+
+
+# --- float64 replay ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("e", cases(), ids=case_id)
+def test_float64_replay_of_every_fixture(e):
+    """The whole model in float64: float64 out of every layer, and on these well-conditioned models as close to
+    Keras' float32 output as the float32 replay is held (1e-5); stepping to the end is predict, in float64 too."""
+    m = engine.load_model(FIXTURES / e["model"], dtype=np.float64)
+    data = np.load(FIXTURES / e["data"])
+    xs = [data[f"x_{i}"] for i in range(len(m.graph.inputs))]
+    y = m.predict(xs)
+    ys = y if isinstance(y, list) else [y]
+    for i, yi in enumerate(ys):
+        assert yi.dtype == np.float64
+        assert max_err(yi, data[f"y_{i}"].astype(np.float64)) <= TOL
+    st = m.stepper(xs, record=True, readout=False)
+    for a, b in zip(st.run(), ys):
+        np.testing.assert_array_equal(a, b)
+    for run in st.runs.values():
+        assert all(v.dtype == np.float64 for k, v in run.records.items() if not k.endswith("mask"))
+
+
+def test_float64_cli(tmp_path, capsys):
+    e = find("wild_seq_mask_gru_pre", "k3keras")
+    data = np.load(FIXTURES / e["data"])
+    x = tmp_path / "x.npy"
+    np.save(x, data["x_0"])
+    rc, _, err = run(["predict", str(FIXTURES / e["model"]), "-i", str(x), "-o", str(tmp_path / "y.npy"), "--float64"], capsys)
+    assert rc == 0 and err == ""
+    y = np.load(tmp_path / "y.npy")
+    assert y.dtype == np.float64 and max_err(y, data["y_0"].astype(np.float64)) <= TOL
+    rc, _, err = run(["trace", str(FIXTURES / e["model"]), "-i", str(x), "-o", str(tmp_path / "t.npz"), "--float64"], capsys)
+    assert rc == 0 and err == ""
+    with np.load(tmp_path / "t.npz") as t:
+        assert t["y_0"].dtype == np.float64 and all(t[k].dtype == np.float64 for k in t.files if k.endswith("/h"))
+
+
+def test_load_model_refuses_other_dtypes():
+    e = find("wild_act_prelu", "k3keras")
+    with pytest.raises(ValueError):
+        engine.load_model(FIXTURES / e["model"], dtype=np.float16)
+
+
+@pytest.mark.parametrize("fmt,ext", [("k2h5", ".h5"), ("k3h5", ".h5"), ("k3keras", ".keras")])
+def test_ill_conditioned_model_as_close_to_float64_as_keras(fmt, ext):
+    """A model where Keras' own float32 output is far beyond 1e-5 from the same model in float64 (Keras' float64
+    rebuild, ``y64_0``): the float32 replay rounds no worse than Keras does (its typical distance to float64, over 64
+    samples, within 1.5x of Keras'), and the float64 replay is Keras' float64 rebuild."""
+    path = FIXTURES / fmt / f"wild_illcond_gru{ext}"
+    d = np.load(FIXTURES / fmt / "wild_illcond_gru.npz")
+    x, k32, k64 = d["x_0"], d["y_0"].astype(np.float64), d["y64_0"]
+    assert float(np.median(np.abs(k32 - k64))) > TOL  # truly out of reach of float32
+    ours = engine.load_model(path).predict(x).astype(np.float64)
+    e_ours, e_keras = np.abs(ours - k64), np.abs(k32 - k64)
+    assert np.median(e_ours) <= 1.5 * np.median(e_keras)
+    assert np.sqrt(np.mean(e_ours ** 2)) <= 1.5 * np.sqrt(np.mean(e_keras ** 2))
+    exact = engine.load_model(path, dtype=np.float64).predict(x)
+    assert max_err(exact, k64) <= 1e-9

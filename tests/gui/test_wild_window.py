@@ -94,3 +94,18 @@ def test_exact_reference_menu_runs_float64_and_badge_shows_both_figures(window, 
     action.trigger()  # back to float32
     qtbot.waitUntil(lambda: not window.loading and not s.exact, timeout=20000)
     assert s.model.dtype == np.float32 and "float32 vs exact" not in window.badge.text()
+
+
+def test_exact_reference_judges_an_ill_conditioned_model_as_keras_would(window):
+    path = FIXTURES / "k3keras" / "wild_illcond_gru.keras"
+    data = FIXTURES / "k3keras" / "wild_illcond_gru.npz"
+    window.load_now(str(path), str(data))
+    assert window.badge.text().startswith("✗")  # 1e-5 is out of float32's reach on this model
+    window.exact_action.setChecked(True)  # before opening: the next open is in float64
+    window.load_now(str(path), str(data))
+    s = window.session
+    assert s.exact and s.as_close_to_exact_as_keras()
+    mine, keras = s.exact_differences()
+    assert keras > 1e-5 and mine > 1e-5
+    text = window.badge.text()
+    assert text.startswith("✓") and "float32 vs exact" in text and f"(Keras: {keras:.2e})" in text
