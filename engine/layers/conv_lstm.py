@@ -167,7 +167,7 @@ class ConvLSTMRun(RecurrentRun):
         if any(v is None or v <= 0 for v in sp):
             raise InputShapeError(f"layer {layer.name!r} ({layer.class_name}): input {in_spatial} is smaller than the kernel")
         F = layer.filters
-        f32 = np.float32
+        f32 = layer.kernel.dtype.type  # float32, or float64 for an exact reference run
         self.recording = bool(record)
         self.per_step = layer.return_sequences or self.recording
         n = T + 1 if self.per_step else 2
@@ -235,7 +235,7 @@ class ConvLSTMRun(RecurrentRun):
         if self.xz is not None:
             xz = self.xz[t]
         else:
-            xl = np.asarray(x_t, np.float32)
+            xl = np.asarray(x_t, self._h.dtype)
             xl = np.moveaxis(xl, 1, -1) if L.channels_first else xl
             if self.recording:
                 self._x[t] = xl
@@ -268,7 +268,7 @@ class ConvLSTMRun(RecurrentRun):
         cf = self.layer.channels_first
         s = self._slot(self.t)
         for buf, v in zip((self._h, self._c), states):
-            v = np.asarray(v, np.float32)
+            v = np.asarray(v, buf.dtype)
             v = np.moveaxis(v, 1, -1) if cf else v
             if v.shape != buf.shape[1:]:
                 raise InputShapeError(f"layer {self.layer.name!r} ({self.layer.class_name}): a state of shape "

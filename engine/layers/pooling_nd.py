@@ -87,7 +87,7 @@ class _GlobalND(Layer):
             raise InputShapeError(f"layer {self.name!r} ({self.class_name}) needs a {self.rank + 2}-D input, got shape {x.shape}")
         if self.reduce == "max":
             return [x.max(axis=self._axes(), keepdims=self.keepdims)]
-        return [x.mean(axis=self._axes(), keepdims=self.keepdims, dtype=np.float32)]
+        return [x.mean(axis=self._axes(), keepdims=self.keepdims, dtype=x.dtype)]
 
     def describe(self):
         return {"data_format": "channels_first"} if self.channels_first else {}

@@ -68,7 +68,7 @@ def conv_nd(x: np.ndarray, kernel: np.ndarray, strides, dilations, padding: str)
         x = np.pad(x, [(0, 0)] + pads + [(0, 0)])
     w = kernel.reshape(-1, cout)
     n = x.shape[0]
-    y = np.empty((n,) + out + (cout,), np.float32)
+    y = np.empty((n,) + out + (cout,), np.result_type(x.dtype, kernel.dtype))  # float64 for the exact reference
     per_frame = int(np.prod(out)) * w.shape[0] * 4
     if per_frame > PATCH_BYTES:  # one frame's patches would be too big (a large image): a product per kernel tap
         y.fill(0)
@@ -112,10 +112,10 @@ def pool_nd(x: np.ndarray, windows, strides, padding: str, reduce: str) -> np.nd
     win = win[index]
     red = tuple(range(-rank, 0))
     if reduce == "max":
-        return np.ascontiguousarray(win.max(axis=red), dtype=np.float32)
-    total = win.sum(axis=red, dtype=np.float32)
+        return np.ascontiguousarray(win.max(axis=red), dtype=x.dtype)
+    total = win.sum(axis=red, dtype=x.dtype)
     if not padded:
-        return (total / np.float32(np.prod(windows))).astype(np.float32)
-    ones = np.pad(np.ones(x.shape[1:1 + rank], np.float32), pads)
+        return (total / x.dtype.type(np.prod(windows))).astype(x.dtype)
+    ones = np.pad(np.ones(x.shape[1:1 + rank], x.dtype), pads)
     count = sliding_window_view(ones, windows)[index[1:]].sum(axis=red)  # (*out,)
-    return (total / count[..., None]).astype(np.float32)
+    return (total / count[..., None]).astype(x.dtype)

@@ -20,8 +20,6 @@ from lstm_inspector import cli
 
 TOL = 1e-5
 ROOT = Path(__file__).resolve().parents[2]
-#: what the engine does not replay yet, owned by other work: model -> the reason it is refused until then
-PENDING = {"har_lrcn_k333.h5": "TimeDistributed(Conv2D)"}  # issue 11 part B (time-distributed image layers)
 
 
 def corpus_dir() -> Path | None:
@@ -83,12 +81,7 @@ def test_wild_model_matches_keras(name, capsys):
         lines = err.strip().splitlines()
         assert rc == 0 or (rc == 2 and len(lines) == 1 and lines[0].startswith("error:")), err
         return
-    try:
-        model = engine.load_model(path)
-    except engine.ModelFileError as e:
-        if name in PENDING and PENDING[name] in str(e):
-            pytest.xfail(f"{name}: {PENDING[name]} is not replayed yet (issue 11 part B)")
-        raise
+    model = engine.load_model(path)
     xs = load_inputs(str(f["x"]))
     got = outputs(model, xs)
     refs = arrays(f["y"])
@@ -103,7 +96,7 @@ def test_wild_model_matches_keras(name, capsys):
 
 
 @needs_corpus
-@pytest.mark.parametrize("name", [n for n in MODELS if n not in PENDING])
+@pytest.mark.parametrize("name", MODELS)
 def test_wild_model_float64_matches_keras_float64(name):
     f = files(name)
     if "y64" not in f or "x" not in f:
