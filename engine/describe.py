@@ -18,7 +18,7 @@ def describe_model(model) -> str:
         f"model:    {model.name}",
         f"file:     {model.path}",
         f"format:   {model.format_label}, Keras {model.keras_version}",
-        f"inputs:   {', '.join(fmt_shape(s) for s in model.input_shapes)}",
+        f"inputs:   {'unknown (never built)' if model.graph.unbuilt else ', '.join(fmt_shape(s) for s in model.input_shapes)}",
         f"outputs:  {', '.join(fmt_shape(s) for s in model.output_shapes)}",
         f"params:   {model.param_count():,}",
     ]
