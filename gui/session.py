@@ -86,6 +86,11 @@ class Session(QObject):
         self.data_changed.emit()
 
     @property
+    def predictions32(self) -> list[np.ndarray] | None:
+        """With the exact reference on: the float32 replay's outputs over the data as loaded (else None)."""
+        return self._base32
+
+    @property
     def exact(self) -> bool:
         """The replay runs in float64, as an exact reference."""
         return self.model is not None and self.model.dtype == np.float64
