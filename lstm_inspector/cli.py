@@ -4,6 +4,8 @@
     lstm-inspector-cli info MODEL                                       layers, shapes, gate matrices
     lstm-inspector-cli predict MODEL --input X.npy --output Y.npy       Keras-equivalent predictions
     lstm-inspector-cli trace MODEL --input X.npy --output T.npz         every gate and state at every step
+    lstm-inspector-cli explain MODEL --input X --layer L --step T --unit J   one value taken apart (explain_cli.py)
+    lstm-inspector-cli export-code MODEL --output DIR                   the forward pass as NumPy code
 
 In a checkout, ``python main.py`` takes the same arguments as ``lstm-inspector``.
 
@@ -15,10 +17,11 @@ import argparse
 import os
 import sys
 
-from . import __version__
+from . import __version__, explain_cli
+from .explain_cli import COMMANDS as EXPLAIN_COMMANDS
 from .paths import demo_data, demo_model
 
-COMMANDS = ("info", "predict", "trace")
+COMMANDS = ("info", "predict", "trace") + EXPLAIN_COMMANDS
 
 
 class CliError(Exception):
@@ -42,6 +45,7 @@ def _cli_parser() -> argparse.ArgumentParser:
         sp.add_argument("model")
         sp.add_argument("--input", "-i", required=True, help="input array: .npy, .npz (x_0, x_1, …) or .csv (batch × time, one feature)")
         sp.add_argument("--output", "-o", required=True)
+    explain_cli.add_parsers(sub)
     return p
 
 
@@ -102,6 +106,8 @@ def _run_command(args) -> int:
             bad = model.unsupported[0]
             raise engine.ModelFileError(args.model, f"layer {bad.name!r}: {bad.reason}")
         return 0
+    if args.command in EXPLAIN_COMMANDS:
+        return explain_cli.run(args, model)
     xs = load_inputs(args.input)
     try:
         if args.command == "predict":
