@@ -170,6 +170,11 @@ class CellSource:
         self.initial = initial
         self.steps_done = 0  # set by cell_sources: the run's steps done
 
+    @property
+    def records(self) -> Mapping:
+        """The run's records of this layer or direction, by their own names (h, C, i …)."""
+        return self._records
+
     def record(self, name: str) -> np.ndarray:
         """A record, read once (LSTM's ``pre`` is made when read)."""
         a = self._cache.get(name)

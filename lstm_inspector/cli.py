@@ -39,8 +39,10 @@ def _cli_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     pi = sub.add_parser("info", help="describe the model: layers, shapes, activations, gate matrices")
     pi.add_argument("model")
+    pi.add_argument("--input", "-i", help="with data: gate health per layer over every sample (saturation, dead units, "
+                                          "forget-gate mean), computed chunk by chunk")
     for name, what in (("predict", "predictions (.npy, or .npz with output_0… for several outputs)"),
-                       ("trace", "the full step-by-step trace (.npz)")):
+                       ("trace", "the full step-by-step trace (.npz; .h5 is written chunk by chunk, for big batches)")):
         sp = sub.add_parser(name, help=f"write {what}")
         sp.add_argument("model")
         sp.add_argument("--input", "-i", required=True, help="input array: .npy, .npz (x_0, x_1, …) or .csv (batch × time, one feature)")
@@ -105,6 +107,8 @@ def _run_command(args) -> int:
         if model.unsupported:  # listed above, and still refused: nothing is skipped silently
             bad = model.unsupported[0]
             raise engine.ModelFileError(args.model, f"layer {bad.name!r}: {bad.reason}")
+        if args.input:
+            explain_cli.print_health(args, model)
         return 0
     if args.command in EXPLAIN_COMMANDS:
         return explain_cli.run(args, model)
@@ -114,9 +118,11 @@ def _run_command(args) -> int:
             y = model.predict(xs)
             ys = y if isinstance(y, list) else [y]
             _write_array_file(args.output, {f"output_{i}": a for i, a in enumerate(ys)})
+        elif args.output.lower().endswith((".h5", ".hdf5")):
+            explain_cli.trace_h5(args, model, xs)
         else:
             if not args.output.lower().endswith(".npz"):
-                raise CliError(f"{args.output}: a trace is written as .npz")
+                raise CliError(f"{args.output}: a trace is written as .npz (or .h5)")
             tr = model.trace(xs)
             _write_array_file(args.output, tr.as_dict())
     except engine.FormatError as e:  # input shape problems name the input file

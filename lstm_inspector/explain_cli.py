@@ -102,6 +102,60 @@ def _details(ex) -> dict[str, str]:
     return out
 
 
+def print_health(args, model) -> None:
+    """``info --input X``: gate health of every recurrent layer over all samples of X (streaming statistics)."""
+    import engine
+    from engine.inputs import load_inputs
+    from engine.streaming import dataset_stats
+
+    xs = load_inputs(args.input)
+    try:
+        stats = dataset_stats(model, xs, progress=_progress("gate statistics"))
+    except engine.FormatError as e:
+        raise engine.ModelFileError(args.input, str(e)) from None
+    finally:
+        _progress_done()
+    print()
+    print("gate health (over the whole input, chunk by chunk):")
+    for s in stats.values():
+        for line in s.health().lines():
+            print("  " + line)
+
+
+def trace_h5(args, model, xs) -> None:
+    """``trace … --output T.h5``: the trace written chunk by chunk of samples, never held whole."""
+    import engine
+    from engine.streaming import trace_to_h5
+
+    try:
+        trace_to_h5(model, xs, args.output, progress=_progress("tracing"))
+    except OSError as e:
+        raise engine.ModelFileError(args.output, f"cannot write ({e.strerror or e})") from None
+    finally:
+        _progress_done()
+
+
+def _progress(what: str):
+    """Progress on stderr, only for a terminal (a pipe or a test gets nothing: stderr stays for the one error line)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        sys.stderr.write(f"\r{what}: {done}/{total} samples")
+        sys.stderr.flush()
+
+    return show
+
+
+def _progress_done() -> None:
+    import sys
+
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+
+
 def _export_code(args, model) -> int:
     from engine.codegen import write_code
 
