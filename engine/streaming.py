@@ -6,6 +6,7 @@ Both take ``progress(done, total)`` (called after each chunk, on the calling thr
 """
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 
@@ -19,7 +20,7 @@ from .trace import build_trace, concatenate_traces
 from .unit_stats import UnitStats
 
 #: records a chunk may hold at once (all layers, all steps); the chunk size follows from it
-CHUNK_BYTES = 384 * 1024 ** 2
+CHUNK_BYTES = 256 * 1024 ** 2
 
 
 class Cancelled(Exception):
@@ -58,7 +59,11 @@ def _run_chunk(model, xs, a: int, b: int, fn, readout: bool = False):
         st.run()
         return fn(st)
 
-    return c.run_parts(run, parts)
+    out = c.run_parts(run, parts)
+    # a recording run's records refer back to the run (lazy records are its bound methods): the cycle holds the
+    # chunk's buffers until the collector runs, which few allocations of Python objects would not trigger soon
+    gc.collect()
+    return out
 
 
 def new_stats(model) -> dict[str, UnitStats]:

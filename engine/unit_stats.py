@@ -24,13 +24,15 @@ ORDER_KEYS = ("variance", "final", "saturation", "contribution")
 class _Moments:
     n: int = 0  # (sample, step) pairs counted
     sum: np.ndarray | None = None
-    sumsq: np.ndarray | None = None
+    sumsq: np.ndarray | None = None  # these three for h only
     lo: np.ndarray | None = None
     hi: np.ndarray | None = None
     sat: np.ndarray | None = None  # per unit: values < SAT_LO or > SAT_HI
 
-    def add(self, a: np.ndarray, keep: np.ndarray | None, saturation: bool) -> None:
-        """``a`` (batch, T, u); ``keep`` (batch, T) bool or None."""
+    def add(self, a: np.ndarray, keep: np.ndarray | None, kind: str) -> None:
+        """``a`` (batch, T, u); ``keep`` (batch, T) bool or None. ``kind``: "gate" (sums and saturation counts),
+        "h" (sums, squares, min and max) or "sum" (sums only): each pass over a chunk costs about as much as a
+        step of the replay, so only what the health and the orders read is counted."""
         if keep is not None:
             a = a[keep]  # (kept, u)
             n = a.shape[0]
@@ -41,25 +43,27 @@ class _Moments:
         if n == 0:
             return
         s = np.sum(a, axis=axes, dtype=np.float64)
-        sq = np.einsum("ku,ku->u" if a.ndim == 2 else "btu,btu->u", a, a, dtype=np.float64)
-        lo, hi = np.min(a, axis=axes), np.max(a, axis=axes)
-        sat = None
-        if saturation:
+        sq = lo = hi = sat = None
+        if kind == "h":
+            sq = np.einsum("ku,ku->u" if a.ndim == 2 else "btu,btu->u", a, a, dtype=np.float64)
+            lo, hi = np.min(a, axis=axes).astype(np.float64), np.max(a, axis=axes).astype(np.float64)
+        elif kind == "gate":
             sat = np.count_nonzero(a < SAT_LO, axis=axes) + np.count_nonzero(a > SAT_HI, axis=axes)
         self._combine(n, s, sq, lo, hi, sat)
 
     def _combine(self, n, s, sq, lo, hi, sat) -> None:
         if self.n == 0:
-            self.n, self.sum, self.sumsq, self.lo, self.hi = n, s, sq, lo.astype(np.float64), hi.astype(np.float64)
+            self.n, self.sum, self.sumsq, self.lo, self.hi = n, s, sq, lo, hi
             self.sat = None if sat is None else sat.astype(np.int64)
             return
         self.n += n
         self.sum = self.sum + s
-        self.sumsq = self.sumsq + sq
-        self.lo = np.minimum(self.lo, lo)
-        self.hi = np.maximum(self.hi, hi)
+        if sq is not None:
+            self.sumsq = self.sumsq + sq
+            self.lo = np.minimum(self.lo, lo)
+            self.hi = np.maximum(self.hi, hi)
         if sat is not None:
-            self.sat = sat if self.sat is None else self.sat + sat
+            self.sat = self.sat + sat
 
     def merge(self, other: "_Moments") -> None:
         if other.n:
@@ -70,7 +74,9 @@ class _Moments:
         return self.sum / max(self.n, 1)
 
     @property
-    def var(self) -> np.ndarray:
+    def var(self) -> np.ndarray | None:
+        if self.sumsq is None:
+            return None
         return np.maximum(self.sumsq / max(self.n, 1) - self.mean ** 2, 0.0)
 
 
@@ -124,8 +130,8 @@ class UnitStats:
             m = np.asarray(records["mask"], bool)
             keep = None if m.all() else m
         for name in names:
-            a = records[name]
-            self.moments.setdefault(name, _Moments()).add(a, keep, name in SIGMOID_GATES)
+            kind = "gate" if name in SIGMOID_GATES else "h" if name == "h" else "sum"
+            self.moments.setdefault(name, _Moments()).add(records[name], keep, kind)
         h = records["h"]
         fa = np.sum(np.abs(h[:, -1]), axis=0, dtype=np.float64)
         self.final_abs = fa if self.final_abs is None else self.final_abs + fa
