@@ -38,8 +38,9 @@ def _record_bytes_per_sample(model, T: int) -> int:
     return max(total, 1)
 
 
-def chunk_size(model, xs: list[np.ndarray], budget: int = CHUNK_BYTES) -> int:
+def chunk_size(model, xs: list[np.ndarray], budget: int | None = None) -> int:
     T = xs[0].shape[1] if xs[0].ndim > 1 else 1
+    budget = CHUNK_BYTES if budget is None else budget
     return int(max(1, min(xs[0].shape[0], budget // _record_bytes_per_sample(model, T))))
 
 

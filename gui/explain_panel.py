@@ -15,12 +15,15 @@ import os
 import numpy as np
 import PySide6  # noqa: F401  (before pyqtgraph)
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMenu, QSpinBox,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMenu, QProgressBar,
+                               QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from engine.explain import ExplainError, activation_curve, cell_sources, explain, explain_readout, readout_dense
 from engine.explain import targets as explain_targets
+from engine.unit_stats import ORDER_KEYS
+
+from .gate_heatmaps import GateHeatmaps
 
 #: the replay's gate records, as the explain targets they show
 RECORD_TARGET = {"i": "i", "f": "f", "c~": "c", "o": "o", "z": "z", "r": "r", "h~": "hh", "C": "C", "h": "h"}
@@ -35,9 +38,11 @@ class ExplainPanel(QWidget):
 
     explained = Signal(object)  # the Explanation shown, or None
 
-    def __init__(self, session, parent=None):
+    def __init__(self, session, direction_of=None, parent=None):
         super().__init__(parent)
         self.session = session
+        #: the window's shown direction of a Bidirectional layer (the panel follows it), or None
+        self.direction_of = direction_of
         self.direction: str | None = None
         self.gate: str | None = None
         self.unit = 0
@@ -128,11 +133,11 @@ class ExplainPanel(QWidget):
         return getattr(node.layer, f"{self.direction}_layer", node.layer) if self.direction else node.layer
 
     def _on_layer_changed(self) -> None:
-        layer = self._shown_layer()
         node = self._node()
-        if node is not None and self.direction and not hasattr(node.layer, "forward_layer"):
-            self.direction = None
-            layer = node.layer
+        bidi = node is not None and hasattr(node.layer, "forward_layer")
+        wanted = self.direction_of() if self.direction_of is not None else self.direction
+        self.direction = (wanted if wanted in ("forward", "backward") else "forward") if bidi else None
+        layer = self._shown_layer()
         self.gate_box.blockSignals(True)
         self.gate_box.clear()
         if layer is not None:
@@ -262,12 +267,17 @@ class ExplainPanel(QWidget):
             self.bar_plot.setRange(xRange=(-lim * 1.05, lim * 1.05), yRange=(-0.6, n - 0.4), padding=0)
 
 
+class _Progress(QObject):
+    progress = Signal(int, int)  # samples done, total (emitted from the worker, delivered on the GUI thread)
+
+
 class ExplainTools:
-    """What ``install`` adds to a MainWindow: the dock, the click hooks, the weights shading, the code export."""
+    """What ``install`` adds to a MainWindow: the dock, the click hooks, the weights shading, the code export, the
+    units × time tab, and the statistics over the whole data (in the background, with progress and cancel)."""
 
     def __init__(self, window):
         self.window = window
-        self.panel = ExplainPanel(window.session)
+        self.panel = ExplainPanel(window.session, direction_of=lambda: window.direction)
         self.panel.setObjectName("explainPanel")
         dock = self.dock = QDockWidget("Explain", window)
         dock.setObjectName("explainDock")
@@ -278,7 +288,36 @@ class ExplainTools:
         window.plots.direction_changed.connect(self.panel.set_direction)
         window.plots.glw.scene().sigMouseClicked.connect(self._on_plot_click)
         self._add_menu_items()
-
+        # units × time for every gate and state, in one unit order
+        self.heatmaps = GateHeatmaps()
+        self.heatmaps.setObjectName("gateHeatmaps")
+        window.tabs.addTab(self.heatmaps, "Units × time")
+        self.heatmaps.unit_clicked.connect(window.session.set_unit)
+        # statistics over the whole data: progress and cancel in the status bar
+        self.stats: dict | None = None
+        self._stats_key = None
+        self._cancel = False
+        self._stats_running = False
+        self.stats_progress = QProgressBar()
+        self.stats_progress.setObjectName("statsProgress")
+        self.stats_progress.setMaximumWidth(180)
+        self.stats_progress.setFormat("statistics %p%")
+        self.stats_cancel = QToolButton()
+        self.stats_cancel.setText("Cancel")
+        self.stats_cancel.setObjectName("statsCancel")
+        self.stats_cancel.clicked.connect(self.cancel_stats)
+        for wdg in (self.stats_progress, self.stats_cancel):
+            wdg.hide()
+            window.statusBar().addPermanentWidget(wdg)
+        self._signals = _Progress()
+        self._signals.progress.connect(self._on_stats_progress)
+        s = window.session
+        s.model_changed.connect(self._on_layer)
+        s.layer_changed.connect(self._on_layer)
+        s.data_changed.connect(self._on_data)
+        s.step_changed.connect(self._on_step)
+        s.unit_changed.connect(self.heatmaps.highlight_unit)
+        window.plots.direction_changed.connect(lambda _d: self._on_layer())
     def _add_menu_items(self) -> None:
         w = self.window
         file_menu = next((a.menu() for a in w.menuBar().actions() if a.menu() and a.text() == "&File"), None)
@@ -352,6 +391,107 @@ class ExplainTools:
             gate = f"{self.panel.direction}/{gate}"
         weights.show_contributions(gate, ex.unit, ex.x_terms, ex.h_terms)
 
+    # --- units × time, and the statistics over the whole data -------------------------------------------------------
+    def _stats_name(self) -> str | None:
+        node = self.panel._node()
+        if node is None:
+            return None
+        return f"{node.qualname}/{self.panel.direction}" if self.panel.direction else node.qualname
+
+    def _on_layer(self) -> None:
+        layer = self.panel._shown_layer()
+        if layer is None:
+            self.heatmaps.configure([], 0, 0)
+            self.window.model_panel.set_health("")
+            return
+        states = list(getattr(layer, "state_record_names", ("h",)))
+        names = list(getattr(layer, "gate_record_names", ())) + sorted(states, key=lambda n: n != "C")
+        s = self.window.session
+        T = s.stepper.runs[s.node_id].T if s.stepper is not None and s.node_id in s.stepper.runs else (
+            s.sample_inputs[0].shape[1] if s.sample_inputs and s.sample_inputs[0].ndim > 1 else 1)
+        self.heatmaps.configure(names, int(layer.units), T)
+        self._show_stats()
+        self._on_step(s.steps_done)
+
+    def _on_step(self, _n: int) -> None:
+        s = self.window.session
+        rec = s.records()
+        if rec is not None and self.panel.direction:
+            p = self.panel.direction + "/"
+            rec = {k[len(p):]: rec[k] for k in rec if k.startswith(p)}
+        elif rec is not None:
+            rec = {k: rec[k] for k in rec}
+        self.heatmaps.update_records(rec, s.layer_steps_done())
+
+    def _on_data(self) -> None:
+        s = self.window.session
+        key = (id(s.model), id(s.data))
+        if key != self._stats_key and s.model is not None and s.data is not None and s.problem is None:
+            self._stats_key = key
+            self.stats = None
+            self._show_stats()
+            self.start_stats()
+
+    def start_stats(self) -> None:
+        """Per-unit statistics of every recurrent layer over every sample of the data, off the GUI thread."""
+        from .loader import LoadTask
+
+        w = self.window
+        s = w.session
+        if self._stats_running:
+            self._cancel = True  # the running one stops at its next chunk; this one starts when it reports
+            self._restart = True
+            return
+        self._cancel = False
+        self._restart = False
+        self._stats_running = True
+        key = self._stats_key
+        self.stats_progress.setValue(0)
+        self.stats_progress.show()
+        self.stats_cancel.show()
+
+        def finished(result):
+            self._stats_done()
+            if result is not None and key == self._stats_key:
+                self.stats = result
+                self._show_stats()
+
+        def failed(message):
+            self._stats_done()
+            w.statusBar().showMessage(f"Statistics over the data failed: {message}", 6000)
+
+        w._run(LoadTask(_dataset_stats, s.model, s.data.inputs, self._signals.progress.emit, lambda: self._cancel),
+               finished, failed)
+
+    def _stats_done(self) -> None:
+        self._stats_running = False
+        self.stats_progress.hide()
+        self.stats_cancel.hide()
+        if getattr(self, "_restart", False):
+            self.start_stats()
+
+    def cancel_stats(self) -> None:
+        self._cancel = True
+        self._restart = False
+        self.window.statusBar().showMessage("Statistics over the data cancelled", 4000)
+
+    def _on_stats_progress(self, done: int, total: int) -> None:
+        self.stats_progress.setValue(int(100 * done / max(total, 1)))
+
+    def _show_stats(self) -> None:
+        name = self._stats_name()
+        st = None if self.stats is None or name is None else self.stats.get(name)
+        if st is None:
+            node = self.panel._node()
+            # a Bidirectional layer: both directions in the model panel
+            parts = [v for k, v in (self.stats or {}).items() if node is not None and k.startswith(node.qualname + "/")]
+            lines = [ln for p in parts for ln in p.health().lines()]
+            self.window.model_panel.set_health("<br>".join(_html(ln) for ln in lines))
+            self.heatmaps.set_scores({}, 0)
+            return
+        self.window.model_panel.set_health("<b>gate health</b><br>" + "<br>".join(_html(ln) for ln in st.health().lines()))
+        self.heatmaps.set_scores({k: st.score(k) for k in ORDER_KEYS}, st.samples)
+
     # --- File ▸ Export ▸ As NumPy code ------------------------------------------------------------------------------
     def export_code(self, directory: str | None = None) -> None:
         """Write the loaded model's replay as ``<model>.py`` + ``.npz`` into a chosen directory, off the GUI thread."""
@@ -376,6 +516,20 @@ class ExplainTools:
             w.show_error("Cannot export as code", message)
 
         w._run(LoadTask(_write_code, model, directory, name), finished, failed)
+
+
+def _html(line: str) -> str:
+    return line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("  ", "&nbsp;&nbsp;")
+
+
+def _dataset_stats(model, inputs, progress, cancelled):
+    """The statistics, or None when cancelled (runs on a worker thread)."""
+    from engine.streaming import Cancelled, dataset_stats
+
+    try:
+        return dataset_stats(model, inputs, progress=progress, cancelled=cancelled)
+    except Cancelled:
+        return None
 
 
 def _write_code(model, directory: str, name: str) -> tuple[str, str]:

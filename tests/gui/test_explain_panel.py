@@ -142,3 +142,56 @@ def test_export_as_numpy_code(window, qtbot, tmp_path):
     assert float(np.max(np.abs(mod.predict(d["x_0"]) - d["y_0"]))) <= 1e-5
     actions = [a.text() for a in window.explain_tools.export_action.parent().actions()]
     assert "As NumPy code…" in actions
+
+
+def test_units_by_time_heatmaps_order_and_health(window, qtbot):
+    model, data = paths("br_gru_after")
+    window.load_now(model, data)
+    wait_loaded(qtbot, window)
+    tools = window.explain_tools
+    qtbot.waitUntil(lambda: tools.stats is not None and not tools._stats_running, timeout=20000)
+    health = window.model_panel.health.text()
+    assert "gate health" in health and "z mean" in health and "dead units" in health
+    assert window.model_panel.health.isVisible()
+    window.session.seek(4)
+    hm = tools.heatmaps
+    assert hm.names == ["z", "r", "h~", "h"]
+    rec = records(window)
+    np.testing.assert_array_equal(hm.images["z"].image[:, :4], rec["z"][0, :4].T)
+    np.testing.assert_array_equal(hm.images["h"].image[:, 4:], 0)
+    st = tools.stats["gru_1"]
+    hm.order_box.setCurrentIndex(2)  # final |h| over the whole data
+    order = st.order("final")
+    np.testing.assert_array_equal(hm.shown_units(), order)
+    np.testing.assert_array_equal(hm.images["r"].image[:, :4], rec["r"][0, :4][:, order].T)
+    hm.top_box.setValue(2)
+    assert hm.images["h~"].image.shape[0] == 2
+    np.testing.assert_array_equal(hm.images["h~"].image[:, :4], rec["h~"][0, :4][:, order[:2]].T)
+    window.session.set_unit(int(order[1]))
+    assert hm.marks["z"].isVisible() and hm.marks["z"].value() == 1.5
+    window.session.set_unit(int(order[-1]))  # filtered out: no mark
+    assert not hm.marks["z"].isVisible()
+
+
+def test_statistics_progress_and_cancel(window, qtbot, monkeypatch):
+    import engine.streaming as streaming
+
+    import time
+
+    monkeypatch.setattr(streaming, "CHUNK_BYTES", 1)  # one sample per chunk: many progress reports
+    run_chunk = streaming._run_chunk
+
+    def slow(*a, **k):  # slow enough to be cancelled half way (200 chunks × 20 ms)
+        time.sleep(0.02)
+        return run_chunk(*a, **k)
+
+    monkeypatch.setattr(streaming, "_run_chunk", slow)
+    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    tools = window.explain_tools
+    qtbot.waitUntil(lambda: tools.stats_progress.value() > 0 or not tools._stats_running, timeout=20000)
+    assert tools._stats_running, "finished before it could be cancelled"
+    assert tools.stats_progress.isVisible() and tools.stats_cancel.isVisible()
+    tools.stats_cancel.click()
+    qtbot.waitUntil(lambda: not tools._stats_running, timeout=20000)
+    assert tools.stats is None and not tools.stats_progress.isVisible()
+    assert window.model_panel.health.text() == ""
