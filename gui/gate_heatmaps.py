@@ -82,6 +82,7 @@ class GateHeatmaps(QWidget):
             p.addItem(mark)
             self.plots[name], self.images[name], self.marks[name] = p, img, mark
         self.order = np.arange(units)
+        self._last = (None, 0)  # the previous layer's records do not fit these images
         self.top_box.setMaximum(max(units, 0))
 
     def set_scores(self, scores: dict[str, np.ndarray | None], samples: int) -> None:
@@ -110,8 +111,9 @@ class GateHeatmaps(QWidget):
         for name, img in self.images.items():
             arr = None if records is None else records.get(name)
             shown = np.zeros((max(len(rows), 1), self.T), np.float32)
-            if arr is not None and steps and arr.shape[-1] == self.units:
-                shown[:len(rows), :steps] = arr[:steps][:, rows].T
+            n = 0 if arr is None else min(steps, self.T, arr.shape[0])
+            if n and arr.shape[-1] == self.units:
+                shown[:len(rows), :n] = arr[:n][:, rows].T
             lim = 1.0 if name not in ("C", "h~", "c~", "h") else max(float(np.max(np.abs(shown))), 1e-6)
             lo = 0.0 if name in ("i", "f", "o", "z", "r") else -lim
             img.setImage(shown, autoLevels=False, levels=(lo, lim))
