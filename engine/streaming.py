@@ -6,7 +6,6 @@ Both take ``progress(done, total)`` (called after each chunk, on the calling thr
 """
 from __future__ import annotations
 
-import gc
 import os
 import tempfile
 
@@ -58,13 +57,29 @@ def _run_chunk(model, xs, a: int, b: int, fn, readout: bool = False):
         st = Stepper(model.graph, [x[a + p0:a + p1] for x in xs], record=True, readout=readout,
                      schedule=model.schedule)
         st.run()
-        return fn(st)
+        try:
+            return fn(st)
+        finally:
+            _release(st)
 
-    out = c.run_parts(run, parts)
-    # a recording run's records refer back to the run (lazy records are its bound methods): the cycle holds the
-    # chunk's buffers until the collector runs, which few allocations of Python objects would not trigger soon
-    gc.collect()
-    return out
+    return c.run_parts(run, parts)
+
+
+def _release(stepper) -> None:
+    """Empty every run's records. A recording run's lazy records are its own bound methods, a cycle that would keep
+    the chunk's buffers alive until the garbage collector runs (not soon: few Python objects are made meanwhile);
+    emptied, the buffers go with the stepper. (Calling the collector here instead could finalise another thread's
+    Qt objects from this worker thread.)"""
+    todo = list(stepper.runs.values())
+    while todo:
+        run = todo.pop()
+        rec = getattr(run, "records", None)
+        if rec is not None:
+            rec.clear()
+        for attr in ("inner", "fw", "bw"):
+            sub = getattr(run, attr, None)
+            if sub is not None:
+                todo.append(sub)
 
 
 def new_stats(model) -> dict[str, UnitStats]:
