@@ -278,6 +278,13 @@ def _kind(layer) -> str:
     raise ExplainError(f"layer {layer.name!r} ({layer.class_name}) cannot be explained")
 
 
+def explainable(layer) -> bool:
+    """LSTM, GRU, SimpleRNN, or a Bidirectional around them (ConvLSTM is not taken apart yet)."""
+    if isinstance(layer, Bidirectional):
+        return explainable(layer.forward_layer) and explainable(layer.backward_layer)
+    return isinstance(layer, (LSTM, GRU, SimpleRNN))
+
+
 def targets(layer) -> tuple[str, ...]:
     """What ``explain`` takes apart for this layer: its gates, then its states."""
     if isinstance(layer, Bidirectional):

@@ -11,7 +11,7 @@ import tempfile
 
 import numpy as np
 
-from .explain import cell_sources, readout_dense
+from .explain import cell_sources, explainable, readout_dense
 from .layers.recurrent import RecurrentLayer
 from .parallel import cores
 from .stepper import Stepper
@@ -87,7 +87,7 @@ def new_stats(model) -> dict[str, UnitStats]:
     out = {}
     for node in model.graph.nodes:
         L = node.layer
-        if not isinstance(L, RecurrentLayer):
+        if not isinstance(L, RecurrentLayer) or not explainable(L):  # ConvLSTM: maps, not units (not counted)
             continue
         dense = readout_dense(model.graph, node)
         kernel = None if dense is None else dense.layer.kernel
@@ -102,7 +102,7 @@ def new_stats(model) -> dict[str, UnitStats]:
 def _stats_of(model, st) -> dict[str, UnitStats]:
     part = new_stats(model)
     for node in model.graph.nodes:
-        if node.id in st.runs and isinstance(node.layer, RecurrentLayer):
+        if node.id in st.runs and isinstance(node.layer, RecurrentLayer) and explainable(node.layer):
             for d, src in cell_sources(st, node).items():
                 part[f"{node.qualname}/{d}" if d else node.qualname].update(src.records)
     return part

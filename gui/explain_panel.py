@@ -19,7 +19,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMenu, QProgressBar,
                                QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from engine.explain import ExplainError, activation_curve, cell_sources, explain, explain_readout, readout_dense
+from engine.explain import (ExplainError, activation_curve, cell_sources, explain, explain_readout, explainable,
+                            readout_dense)
 from engine.explain import targets as explain_targets
 from engine.unit_stats import ORDER_KEYS
 
@@ -285,7 +286,7 @@ class ExplainTools:
         window.addDockWidget(Qt.RightDockWidgetArea, dock)
         dock.hide()  # shown by the first click on a value (or View ▸ Explain): the window keeps its layout till then
         self.panel.explained.connect(self._shade_weights)
-        window.plots.direction_changed.connect(self.panel.set_direction)
+        window.session.direction_changed.connect(lambda: self.panel.set_direction(window.direction))
         window.plots.glw.scene().sigMouseClicked.connect(self._on_plot_click)
         self._add_menu_items()
         # units × time for every gate and state, in one unit order
@@ -317,7 +318,7 @@ class ExplainTools:
         s.data_changed.connect(self._on_data)
         s.step_changed.connect(self._on_step)
         s.unit_changed.connect(self.heatmaps.highlight_unit)
-        window.plots.direction_changed.connect(lambda _d: self._on_layer())
+        window.session.direction_changed.connect(self._on_layer)
     def _add_menu_items(self) -> None:
         w = self.window
         file_menu = next((a.menu() for a in w.menuBar().actions() if a.menu() and a.text() == "&File"), None)
@@ -400,7 +401,7 @@ class ExplainTools:
 
     def _on_layer(self) -> None:
         layer = self.panel._shown_layer()
-        if layer is None:
+        if layer is None or not explainable(layer):
             self.heatmaps.configure([], 0, 0)
             self.window.model_panel.set_health("")
             return

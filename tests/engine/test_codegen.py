@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 
@@ -20,6 +21,12 @@ from tests.fixture_index import FIXTURES, case_id, cases, find
 from . import crafted
 
 TOL = 1e-5
+#: the classes the generator writes out: a refusal naming one of them is a failure
+WRITTEN = {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "TimeDistributed", "Embedding", "Masking", "Dropout",
+           "SpatialDropout1D", "GaussianNoise", "Activation", "RepeatVector", "Flatten", "Reshape", "Permute", "Add",
+           "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "GlobalAveragePooling1D",
+           "GlobalMaxPooling1D", "MaxPooling1D", "AveragePooling1D", "Conv1D", "BatchNormalization",
+           "LayerNormalization", "CuDNNLSTM", "CuDNNGRU"}
 
 
 def import_script(path, tag):
@@ -34,7 +41,16 @@ def test_exported_code_matches_keras(e, tmp_path):
     model = engine.load_model(FIXTURES / e["model"])
     data = np.load(FIXTURES / e["data"], allow_pickle=False)
     xs = [data[f"x_{i}"] for i in range(len(model.graph.inputs))]
-    py, npz = write_code(model, tmp_path, e["name"])
+    try:
+        py, npz = write_code(model, tmp_path, e["name"])
+    except CodegenError as err:  # refused by name, only for a layer class the generator does not write out
+        m = re.match(r"layer '[^']*' \((\w+)(?:\((\w+)\))?\)", str(err))
+        assert m, str(err)
+        inner = re.search(r"TimeDistributed\((\w+)\)", str(err))
+        refused = inner.group(1) if inner else (m.group(2) or m.group(1))
+        assert refused not in WRITTEN, str(err)
+        assert list(tmp_path.iterdir()) == []
+        pytest.skip(f"not written out: {refused}")
     assert os.path.basename(py) == f"{e['name']}.py" and os.path.basename(npz) == f"{e['name']}.npz"
     y = import_script(py, f"{e['format']}_{e['name']}").predict(xs if len(xs) > 1 else xs[0])
     ys = y if isinstance(y, list) else [y]
