@@ -23,6 +23,7 @@ from engine.readouts import batch_readouts
 from lstm_inspector.paths import icon_path
 
 from .conv_maps import ConvMaps
+from .explain_panel import install as install_explain
 from .export_image import caption_image, write_svg
 from .guide import GuideDialog
 from .input_panel import InputPanel
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
         self.plots.readout_point_clicked.connect(self._on_readout_point_clicked)
         self.weights.unit_clicked.connect(self._toggle_unit)
         self.conv_maps.view_changed.connect(self._update_conv_maps)
+        install_explain(self)  # the Explain dock, File ▸ Export ▸ As NumPy code (gui/explain_panel.py)
         self._restore()
 
     # --- menus --------------------------------------------------------------------------------------------------

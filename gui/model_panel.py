@@ -51,9 +51,16 @@ class ModelPanel(QWidget):
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.details.setStyleSheet("background: #f6f6f6; padding: 6px; border: 1px solid #ddd;")
+        self.health = QLabel("")  # gate health of the selected layer over the whole data (gui/explain_panel.py)
+        self.health.setObjectName("gateHealth")
+        self.health.setWordWrap(True)
+        self.health.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.health.setStyleSheet("background: #f3f7f3; padding: 6px; border: 1px solid #cdc;")
+        self.health.hide()
         lay.addWidget(self.header)
         lay.addWidget(self.tree, 1)
         lay.addWidget(self.details)
+        lay.addWidget(self.health)
 
     def set_model(self, model, problem: str | None = None) -> None:
         self.model = model
@@ -154,6 +161,11 @@ class ModelPanel(QWidget):
         else:
             lines.append(f"shape {fmt_shape(layer.shape)}, {layer.dtype}")
         self.details.setText("<br>".join(lines))
+
+    def set_health(self, text: str) -> None:
+        """Gate health lines (saturation, dead units, forget mean) of the selected layer; empty hides them."""
+        self.health.setText(text)
+        self.health.setVisible(bool(text))
 
     def _on_selection_changed(self) -> None:
         items = self.tree.selectedItems()

@@ -10,7 +10,8 @@ from PySide6.QtWidgets import QStyledItemDelegate
 from engine.stats import symmetric_limit
 
 from .colors import NONFINITE_BG, NONFINITE_FG, QCOLORS, TEXT, lut_indices
-from .roles import ALIGNMENT, BACKGROUND, DISPLAY, FONT, FOREGROUND, HORIZONTAL, RIGHT, SELECTED, TOOLTIP, VALUE
+from .roles import (ALIGNMENT, BACKGROUND, DISPLAY, FONT, FOREGROUND, HORIZONTAL, RIGHT, SELECTED, TOOLTIP, VALUE,
+                    VERTICAL)
 
 
 def nonfinite_text(v: float) -> str:
@@ -27,6 +28,8 @@ class WeightTableModel(QAbstractTableModel):
         self._cols: list[str] = []
         self._limit = 1.0
         self._highlight: frozenset[int] = frozenset()
+        self._rows_shade: np.ndarray | None = None  # per row: a contribution (Explain), shown on the row headers
+        self._rows_idx = np.zeros(0, np.uint8)
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -41,6 +44,7 @@ class WeightTableModel(QAbstractTableModel):
         self._idx = lut_indices(np.where(fin, a2, 0) if self._bad is not None else a2, self._limit)
         self._rows = row_names
         self._cols = col_names
+        self._rows_shade = None
         self.endResetModel()
 
     def array(self) -> np.ndarray:
@@ -54,6 +58,19 @@ class WeightTableModel(QAbstractTableModel):
         for c in old ^ self._highlight:
             if 0 <= c < self._a.shape[1]:
                 self.headerDataChanged.emit(HORIZONTAL, c, c)
+
+    def set_row_shading(self, values: np.ndarray | None) -> None:
+        """Colour the row headers by ``values`` (one per row, signed; None clears): each row's contribution."""
+        if values is not None and len(values) != self._a.shape[0]:
+            values = None
+        self._rows_shade = None if values is None else np.asarray(values, np.float64)
+        if values is not None:
+            self._rows_idx = lut_indices(self._rows_shade, symmetric_limit(self._rows_shade))
+        if self._a.shape[0]:
+            self.headerDataChanged.emit(VERTICAL, 0, self._a.shape[0] - 1)
+
+    def row_shading(self) -> np.ndarray | None:
+        return self._rows_shade
 
     def rowCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else self._a.shape[0]
@@ -103,6 +120,15 @@ class WeightTableModel(QAbstractTableModel):
             return None
         if role == DISPLAY:
             return names[section]
+        if orientation == VERTICAL and self._rows_shade is not None:
+            if role == BACKGROUND:
+                return QCOLORS[self._rows_idx[section]]
+            if role == FOREGROUND:
+                return TEXT[self._rows_idx[section]]
+            if role == VALUE:
+                return float(self._rows_shade[section])
+            if role == TOOLTIP:
+                return f"{names[section]}: contributes {self._rows_shade[section]:+.6g} at this step"
         if section in self._highlight and orientation == HORIZONTAL:
             if role == FONT:
                 return self._bold

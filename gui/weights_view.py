@@ -37,6 +37,7 @@ class WeightsView(QWidget):
         super().__init__(parent)
         self.slices = []
         self.unit = -1
+        self._contributions = None  # (gate, unit, {matrix: per-row terms}) from the Explain panel
         self.matrix = "W"
         self.gate = None
         self.title = QLabel("No recurrent layer")
@@ -226,6 +227,7 @@ class WeightsView(QWidget):
                            if kernel_shape else left)
         self._show_gate_blocks(same_matrix, n_units)
         self.highlight_unit(self.unit)
+        self._apply_contributions()
         self.plot.autoRange(padding=0.01)
         # short: a title wider than the plot would push the colour bar out of the widget
         gate_text = "all gates" if self.gate == ALL else f"gate {short_gate(self.gate)}"
@@ -275,6 +277,28 @@ class WeightsView(QWidget):
 
     def _unit_of_column(self, col: int) -> int:
         return col % self._units_per_block() if self.gate == ALL else col
+
+    def show_contributions(self, gate: str | None, unit: int = -1, x_terms=None, h_terms=None) -> None:
+        """Rows of ``gate``'s W and U shaded by their terms at the explained step (None clears); the gate is
+        shown and column ``unit`` highlighted."""
+        if gate is None or not self.slices or gate not in getattr(self, "gates", []):
+            self._contributions = None
+            self.model.set_row_shading(None)
+            return
+        self._contributions = (gate, unit, {"W": x_terms, "U": h_terms})
+        if self.gate not in (gate, ALL):
+            self.select(self.matrix, gate)  # _show applies the shading
+        else:
+            self._apply_contributions()
+        if unit != self.unit:
+            self.highlight_unit(unit)
+
+    def _apply_contributions(self) -> None:
+        c = self._contributions
+        if c is None or self.gate not in (c[0], ALL):
+            self.model.set_row_shading(None)
+            return
+        self.model.set_row_shading(c[2].get(self.matrix))
 
     def highlight_unit(self, unit: int) -> None:
         self.unit = unit

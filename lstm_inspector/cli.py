@@ -5,6 +5,8 @@
     lstm-inspector-cli predict MODEL --input X.npy --output Y.npy       Keras-equivalent predictions
     lstm-inspector-cli trace MODEL --input X.npy --output T.npz         every gate and state at every step
     (predict and trace take --float64: the whole model in float64, an exact reference)
+    lstm-inspector-cli explain MODEL --input X --layer L --step T --unit J   one value taken apart (explain_cli.py)
+    lstm-inspector-cli export-code MODEL --output DIR                   the forward pass as NumPy code
 
 In a checkout, ``python main.py`` takes the same arguments as ``lstm-inspector``.
 
@@ -16,10 +18,11 @@ import argparse
 import os
 import sys
 
-from . import __version__
+from . import __version__, explain_cli
+from .explain_cli import COMMANDS as EXPLAIN_COMMANDS
 from .paths import demo_data, demo_model
 
-COMMANDS = ("info", "predict", "trace")
+COMMANDS = ("info", "predict", "trace") + EXPLAIN_COMMANDS
 
 
 class CliError(Exception):
@@ -48,20 +51,23 @@ def _cli_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     pi = sub.add_parser("info", help="describe the model: layers, shapes, activations, gate matrices")
     pi.add_argument("model")
+    pi.add_argument("--input", "-i", help="with data: gate health per layer over every sample (saturation, dead units, "
+                                          "forget-gate mean), computed chunk by chunk")
     for name, what in (("predict", "predictions (.npy, or .npz with output_0… for several outputs)"),
-                       ("trace", "the full step-by-step trace (.npz)")):
+                       ("trace", "the full step-by-step trace (.npz; .h5 is written chunk by chunk, for big batches)")):
         sp = sub.add_parser(name, help=f"write {what}")
         sp.add_argument("model")
         sp.add_argument("--input", "-i", required=True, help="input array: .npy, .npz (x_0, x_1, …) or .csv (batch × time, one feature)")
         sp.add_argument("--output", "-o", required=True)
         sp.add_argument("--float64", action="store_true",
                         help="run the whole model in float64 (an exact reference; Keras computes in float32)")
+    explain_cli.add_parsers(sub)
     return p
 
 
 def _gui_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lstm-inspector", description="Open the LSTM Inspector window.",
-                                epilog="Headless: lstm-inspector {info,predict,trace} --help (or lstm-inspector-cli …)")
+                                epilog="Headless: lstm-inspector {info,predict,trace,explain,export-code} --help (or lstm-inspector-cli …)")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--install-desktop-entry", action="store_true",
                    help="add LSTM Inspector to the desktop's application menu (Linux/freedesktop: ~/.local/share) and exit")
@@ -123,9 +129,13 @@ def _run_command(args) -> int:
         for bad in ([] if model.graph.unbuilt else model.unsupported):  # listed above as UNSUPPORTED; predict and trace refuse the file
             _warn(f"{args.model}: layer {bad.name!r}: {bad.reason} (info only: predict and trace refuse this model)")
         _warn_nonfinite(args.model, model)
+        if args.input:
+            explain_cli.print_health(args, model)
         return 0
     if model.graph.unbuilt:
         raise engine.ModelFileError(args.model, f"{model.unbuilt_reason}; nothing to run")
+    if args.command in EXPLAIN_COMMANDS:
+        return explain_cli.run(args, model)
     xs = load_inputs(args.input)
     _warn_nonfinite(args.model, model)
     try:
@@ -133,9 +143,11 @@ def _run_command(args) -> int:
             y = model.predict(xs)
             ys = y if isinstance(y, list) else [y]
             _write_array_file(args.output, {f"output_{i}": a for i, a in enumerate(ys)})
+        elif args.output.lower().endswith((".h5", ".hdf5")):
+            explain_cli.trace_h5(args, model, xs)
         else:
             if not args.output.lower().endswith(".npz"):
-                raise CliError(f"{args.output}: a trace is written as .npz")
+                raise CliError(f"{args.output}: a trace is written as .npz (or .h5)")
             tr = model.trace(xs)
             _write_array_file(args.output, tr.as_dict())
     except engine.FormatError as e:  # input shape problems name the input file

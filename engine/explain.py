@@ -1,0 +1,449 @@
+"""Any replayed value taken apart down to the weights and inputs that made it.
+
+For a recurrent layer (LSTM, GRU, SimpleRNN, each direction of a Bidirectional), a sample, a step t (in the order
+the layer processes its steps), a gate or state and a unit j::
+
+    gate    pre = Σ_k W[k,j]·x_t[k] + Σ_k U[k,j]·h_{t-1}[k] + b[j]      value = act(pre)
+    GRU h̃   reset_after: the recurrent terms are r[j]·U[k,j]·h_{t-1}[k] and r[j]·bU[j];
+            classic:     U[k,j]·(r[k]·h_{t-1}[k])
+    LSTM C  C_t = f⊙C_{t-1} ("kept") + i⊙c̃ ("written")
+    LSTM h  h_t = o ⊙ act(C_t): pre is C_t (kept + written), the factor is o
+    GRU h   h_t = z⊙h_{t-1} ("kept") + (1−z)⊙h̃ ("written")
+    readout y = act(Σ_k W_dense[k,o]·h_t[k] + b[o]) for a Dense that reads the layer's h directly
+
+Every term is a float64 product of the float32 operands the replay used, so ``bias + Σ terms`` is ``pre`` to
+float64 rounding, and ``act(pre)`` is the replayed float32 value to float32 rounding (tests/engine/test_explain.py).
+The operands come from a recording stepper's records: nothing is recomputed but the one sum being explained.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .activations import activation_name
+from .layers.bidirectional import Bidirectional
+from .layers.core import Dense, Identity
+from .layers.gru import GRU
+from .layers.lstm import LSTM
+from .layers.recurrent import RecurrentLayer
+from .layers.simple_rnn import SimpleRNN
+
+#: what can be explained, per layer kind: gates, then states ("y": a Dense readout of h, when there is one)
+TARGETS = {
+    "LSTM": ("i", "f", "c", "o", "C", "h"),
+    "GRU": ("z", "r", "hh", "h"),
+    "SimpleRNN": ("h",),
+}
+LONG_NAMES = {
+    ("LSTM", "i"): "input gate", ("LSTM", "f"): "forget gate", ("LSTM", "c"): "candidate c̃",
+    ("LSTM", "o"): "output gate", ("LSTM", "C"): "cell state", ("LSTM", "h"): "hidden state",
+    ("GRU", "z"): "update gate", ("GRU", "r"): "reset gate", ("GRU", "hh"): "candidate h̃",
+    ("GRU", "h"): "hidden state", ("SimpleRNN", "h"): "hidden state",
+}
+#: how a target is written in an equation
+SYMBOLS = {"c": "c̃", "hh": "h̃"}
+#: the record holding each target's replayed value
+_RECORD = {("LSTM", "c"): "c~", ("GRU", "hh"): "h~"}
+
+
+class ExplainError(ValueError):
+    """A request that names no explainable value (unknown layer, gate, step or unit)."""
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One value and the terms it is made of. ``pre == bias + Σ terms`` (float64) and ``value`` is the replayed
+    float32 value (``act(pre)``, times ``factor`` when there is one; ``pre`` itself for a plain sum)."""
+
+    layer: str  # the recurrent layer ("bidi/forward" for a direction)
+    kind: str  # LSTM, GRU or SimpleRNN
+    sample: int
+    step: int  # processing step
+    unit: int
+    gate: str  # i f c o C h | z r hh h | h | y
+    value: float
+    pre: float
+    activation: str  # the name of act ("linear" for a plain sum)
+    bias: float
+    #: W[k,j]·x_t[k] per input feature k (empty for states)
+    x_terms: np.ndarray
+    #: U[k,j]·h_{t-1}[k] per unit k (for the readout: W_dense[k,o]·h_t[k])
+    h_terms: np.ndarray
+    #: the other named terms: GRU's r·bU, a state's kept and written parts
+    other: tuple[tuple[str, float], ...] = ()
+    #: the operands of the x and h terms: weights (W[:, j], U[:, j]) and values (x_t, h_{t-1})
+    x_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    x_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    h_weights: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    h_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: what the h terms' values are: h_(t-1), (r⊙h_(t-1)) for classic GRU's h̃, h_t for the readout
+    h_label: str = "h_(t-1)"
+    #: a factor every h term carries besides weight × value: r[j] for GRU's h̃ with reset_after
+    h_scale: float | None = None
+    factor: float | None = None  # LSTM h: o_t[j]
+    masked: bool = False  # a step Keras' mask skipped: the state is carried over
+    act: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def long_name(self) -> str:
+        if self.gate == "y":
+            return "readout"
+        return LONG_NAMES.get((self.kind, self.gate), self.gate)
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOLS.get(self.gate, self.gate)
+
+    @property
+    def x_name(self) -> str:
+        return "x"
+
+    @property
+    def h_name(self) -> str:
+        return "h"
+
+    def terms(self) -> list[tuple[str, float]]:
+        """Every term, named: ``x[k]``, ``h[k]``, then the others, in that order."""
+        out = [(f"x[{k}]", float(v)) for k, v in enumerate(self.x_terms)]
+        out += [(f"h[{k}]", float(v)) for k, v in enumerate(self.h_terms)]
+        return out + [(n, float(v)) for n, v in self.other]
+
+    def top(self, n: int = 8) -> tuple[list[tuple[str, float]], tuple[int, float]]:
+        """The n terms of largest magnitude, sorted by signed value (largest first), and (count, sum) of the rest."""
+        terms = self.terms()
+        order = sorted(range(len(terms)), key=lambda i: -abs(terms[i][1]))
+        keep = sorted((terms[i] for i in order[:n]), key=lambda t: -t[1])
+        rest = [terms[i][1] for i in order[n:]]
+        return keep, (len(rest), float(np.sum(rest, dtype=np.float64)) if rest else 0.0)
+
+    def sums(self) -> tuple[float, float, float]:
+        """Σ input terms, Σ recurrent terms, Σ other terms."""
+        return (float(np.sum(self.x_terms, dtype=np.float64)), float(np.sum(self.h_terms, dtype=np.float64)),
+                float(sum(v for _, v in self.other)))
+
+    def equation(self) -> str:
+        """The equation with the numbers: ``i_t[3] = sigmoid(0.41 + -1.3 + 0.22) = sigmoid(-0.67) = 0.34``."""
+        lhs = f"{self.symbol}_t[{self.unit}]"
+        if self.masked:
+            return f"{lhs} = {self.symbol}_(t-1)[{self.unit}] = {_g(self.value)}   (masked step: carried over)"
+        sx, sh, so = self.sums()
+        parts = [f"b {_g(self.bias)}"] if self.bias else []
+        if len(self.x_terms):
+            parts.append(f"Σx {_g(sx)}")
+        if len(self.h_terms):
+            parts.append(f"Σh {_g(sh)}")
+        parts += [f"{n} {_g(v)}" for n, v in self.other]
+        inner = " + ".join(parts) if parts else "0"
+        if self.activation == "linear" and self.factor is None:
+            return f"{lhs} = {inner} = {_g(self.value)}"
+        act = self.activation
+        if self.factor is not None:
+            return (f"{lhs} = o[{self.unit}]·{act}({inner}) = {_g(self.factor)}·{act}({_g(self.pre)}) "
+                    f"= {_g(self.value)}")
+        return f"{lhs} = {act}({inner}) = {act}({_g(self.pre)}) = {_g(self.value)}"
+
+    def as_json(self) -> dict:
+        return {
+            "layer": self.layer, "kind": self.kind, "sample": self.sample, "step": self.step, "unit": self.unit,
+            "gate": self.gate, "value": self.value, "pre": self.pre, "activation": self.activation,
+            "factor": self.factor, "masked": self.masked, "bias": self.bias,
+            "terms": [{"name": n, "value": v} for n, v in self.terms()],
+        }
+
+
+def _g(v: float) -> str:
+    return f"{v:.4g}"
+
+
+# --- where the operands come from --------------------------------------------------------------------------------
+class CellSource:
+    """One cell layer's run (or one direction of a Bidirectional run): its layer, records and initial states."""
+
+    def __init__(self, name: str, layer: RecurrentLayer, records: Mapping, initial: list[np.ndarray] | None):
+        self.name = name
+        self.layer = layer
+        self._records = records
+        self._cache: dict[str, np.ndarray] = {}
+        self.initial = initial
+        self.steps_done = 0  # set by cell_sources: the run's steps done
+
+    @property
+    def records(self) -> Mapping:
+        """The run's records of this layer or direction, by their own names (h, C, i …)."""
+        return self._records
+
+    def record(self, name: str) -> np.ndarray:
+        """A record, read once (LSTM's ``pre`` is made when read)."""
+        a = self._cache.get(name)
+        if a is None:
+            a = self._cache[name] = self._records[name]
+        return a
+
+    def has(self, name: str) -> bool:
+        return name in self._records
+
+    def state_before(self, which: int, b: int, t: int) -> np.ndarray:
+        """State ``which`` (0: h, 1: C) after step t-1, the initial state (or zeros) at t = 0."""
+        if t > 0:
+            return self.record(self.layer.state_record_names[which])[b, t - 1]
+        if self.initial:
+            return np.asarray(self.initial[which], np.float32)[b]
+        return np.zeros(self.layer.units, np.float32)
+
+    def masked(self, b: int, t: int) -> bool:
+        return self.has("mask") and not bool(self.record("mask")[b, t])
+
+
+class _Sub(Mapping):
+    """A Bidirectional run's records of one direction, without the ``forward/`` or ``backward/`` prefix."""
+
+    def __init__(self, records: Mapping, prefix: str):
+        self._r = records
+        self._p = prefix
+
+    def __getitem__(self, k):
+        return self._r[self._p + k]
+
+    def __iter__(self):
+        return (k[len(self._p):] for k in self._r if k.startswith(self._p))
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+def find_node(graph, layer: str):
+    """The first call of the recurrent layer named ``layer`` (its node's qualified name or the layer's name)."""
+    for node in graph.nodes:
+        if isinstance(node.layer, RecurrentLayer) and (node.qualname == layer or node.layer.name == layer):
+            return node
+    names = [n.qualname for n in graph.nodes if isinstance(n.layer, RecurrentLayer)]
+    raise ExplainError(f"no recurrent layer {layer!r} (recurrent layers: {', '.join(names) or 'none'})")
+
+
+def cell_sources(stepper, node) -> dict[str, CellSource]:
+    """The layer call's run as explainable sources: {"": …} for a cell layer, {"forward": …, "backward": …} for a
+    Bidirectional. The stepper must record; values are read as they are now (the steps done so far)."""
+    run = stepper.runs.get(node.id)
+    if run is None or run.records is None:
+        raise ExplainError(f"layer {node.qualname!r} has not started, or the replay does not record")
+    L = node.layer
+    init = [stepper.env[r] for r in node.inputs[1:]] or None
+    if isinstance(L, Bidirectional):
+        n = len(L.forward_layer.state_names)
+        out = {}
+        for d, sub, part, recs in (("forward", L.forward_layer, init[:n] if init else None, _ForwardRecords(run.records)),
+                                   ("backward", L.backward_layer, init[n:] if init else None,
+                                    _Sub(run.records, "backward/"))):
+            out[d] = CellSource(f"{node.qualname}/{d}", sub, recs, part)
+            out[d].steps_done = run.t
+        return out
+    src = CellSource(node.qualname, L, run.records, init)
+    src.steps_done = run.t
+    return {"": src}
+
+
+class _ForwardRecords(_Sub):
+    def __init__(self, records):
+        super().__init__(records, "forward/")
+
+    def __getitem__(self, k):
+        return self._r["mask"] if k == "mask" else self._r[self._p + k]
+
+    def __contains__(self, k):
+        return (k == "mask" and "mask" in self._r) or (self._p + k) in self._r
+
+
+def source_for(stepper, layer: str) -> tuple[object, CellSource]:
+    """(node, source) for a layer name, ``name/forward`` or ``name/backward`` for a Bidirectional's direction."""
+    base, _, direction = layer.rpartition("/") if layer.endswith(("/forward", "/backward")) else (layer, "", "")
+    node = find_node(stepper.graph, base)
+    sources = cell_sources(stepper, node)
+    if "" in sources:
+        if direction:
+            raise ExplainError(f"layer {base!r} is not Bidirectional")
+        return node, sources[""]
+    if not direction:
+        raise ExplainError(f"layer {base!r} is Bidirectional: name a direction, {base}/forward or {base}/backward")
+    return node, sources[direction]
+
+
+# --- the decomposition -------------------------------------------------------------------------------------------
+def _kind(layer) -> str:
+    for cls, kind in ((LSTM, "LSTM"), (GRU, "GRU"), (SimpleRNN, "SimpleRNN")):
+        if isinstance(layer, cls):
+            return kind
+    raise ExplainError(f"layer {layer.name!r} ({layer.class_name}) cannot be explained")
+
+
+def explainable(layer) -> bool:
+    """LSTM, GRU, SimpleRNN, or a Bidirectional around them (ConvLSTM is not taken apart yet)."""
+    if isinstance(layer, Bidirectional):
+        return explainable(layer.forward_layer) and explainable(layer.backward_layer)
+    return isinstance(layer, (LSTM, GRU, SimpleRNN))
+
+
+def targets(layer) -> tuple[str, ...]:
+    """What ``explain`` takes apart for this layer: its gates, then its states."""
+    if isinstance(layer, Bidirectional):
+        return targets(layer.forward_layer)
+    return TARGETS[_kind(layer)]
+
+
+def _check(src: CellSource, b: int, t: int, j: int) -> None:
+    x = src.record("x")
+    if not 0 <= b < x.shape[0]:
+        raise ExplainError(f"sample {b} is outside the batch (0…{x.shape[0] - 1})")
+    if not 0 <= t < src.steps_done:
+        raise ExplainError(f"step {t} is not done (steps done: {src.steps_done}, of {x.shape[1]})")
+    if not 0 <= j < src.layer.units:
+        raise ExplainError(f"unit {j} is outside the layer (0…{src.layer.units - 1})")
+
+
+def _f64(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float64)
+
+
+def explain(src: CellSource, sample: int, step: int, unit: int, gate: str) -> Explanation:
+    """The decomposition of one value of ``src``'s layer (see the module's docstring)."""
+    L = src.layer
+    kind = _kind(L)
+    if gate not in TARGETS[kind]:
+        raise ExplainError(f"{kind} layer {src.name!r} has no gate {gate!r} (choose from {', '.join(TARGETS[kind])})")
+    b, t, j = sample, step, unit
+    _check(src, b, t, j)
+    base = dict(layer=src.name, kind=kind, sample=b, step=t, unit=j, gate=gate)
+    state = (kind == "LSTM" and gate in ("C", "h")) or (kind == "GRU" and gate == "h") or kind == "SimpleRNN"
+    if state and src.masked(b, t):
+        rec = "C" if gate == "C" else "h"
+        v = float(src.record(rec)[b, t, j])
+        prev = float(src.state_before(1 if gate == "C" else 0, b, t)[j])
+        return Explanation(**base, value=v, pre=prev, activation="linear", bias=0.0, x_terms=np.zeros(0),
+                           h_terms=np.zeros(0), other=(("carried", prev),), masked=True)
+    if kind == "LSTM" and gate in ("C", "h"):
+        return _lstm_state(src, base, b, t, j, gate)
+    if kind == "GRU" and gate == "h":
+        z = float(src.record("z")[b, t, j])
+        hh = float(src.record("h~")[b, t, j])
+        hp = float(src.state_before(0, b, t)[j])
+        kept, written = z * hp, (1.0 - z) * hh
+        return Explanation(**base, value=float(src.record("h")[b, t, j]), pre=kept + written, activation="linear",
+                           bias=0.0, x_terms=np.zeros(0), h_terms=np.zeros(0),
+                           other=(("kept z⊙h_(t-1)", kept), ("written (1-z)⊙h̃", written)))
+    return _gate(src, base, kind, b, t, j, gate)
+
+
+def _gate(src, base, kind, b, t, j, gate) -> Explanation:
+    L = src.layer
+    x = _f64(src.record("x")[b, t])
+    hp = _f64(src.state_before(0, b, t))
+    g = "h" if gate == "hh" else gate
+    w = _f64(L.gate("W", g)[:, j])
+    u = _f64(L.gate("U", g)[:, j])
+    bias = float(L.gate("b", g)[j]) if L.bias is not None else 0.0
+    x_terms = w * x
+    other: list[tuple[str, float]] = []
+    h_vals = hp
+    h_label, h_scale = "h_(t-1)", None
+    if kind == "GRU" and gate == "hh":
+        r = _f64(src.record("r")[b, t])
+        if L.reset_after:  # h̃ = act(x·W_h + b_h + r ⊙ (h·U_h + bU_h))
+            h_terms = r[j] * (u * hp)
+            h_scale = float(r[j])
+            if L.recurrent_bias is not None:
+                other.append(("r⊙bU", float(r[j] * float(L.recurrent_bias[2 * L.units + j]))))
+        else:  # h̃ = act(x·W_h + b_h + (r ⊙ h)·U_h)
+            h_vals = r * hp
+            h_terms = u * h_vals
+            h_label = "(r⊙h_(t-1))"
+    else:
+        h_terms = u * hp
+        if kind == "GRU" and L.reset_after and L.recurrent_bias is not None:
+            other.append(("bU", float(L.gate("bU", g)[j])))
+    pre = bias + float(np.sum(x_terms)) + float(np.sum(h_terms)) + sum(v for _, v in other)
+    key = "recurrent_activation" if gate in ("i", "f", "o", "z", "r") else "activation"
+    act = L.rec_act if key == "recurrent_activation" else L.act
+    value = float(src.record(_RECORD.get((kind, gate), gate))[b, t, j])
+    return Explanation(**base, value=value, pre=pre, activation=activation_name(L.config.get(key, _DEFAULTS[key])),
+                       bias=bias, x_terms=x_terms, h_terms=h_terms, other=tuple(other), x_weights=w, x_values=x,
+                       h_weights=u, h_values=h_vals, h_label=h_label, h_scale=h_scale, act=act)
+
+
+_DEFAULTS = {"activation": "tanh", "recurrent_activation": "sigmoid"}
+
+
+def _lstm_state(src, base, b, t, j, gate) -> Explanation:
+    L = src.layer
+    f = float(src.record("f")[b, t, j])
+    i = float(src.record("i")[b, t, j])
+    cc = float(src.record("c~")[b, t, j])
+    cp = float(src.state_before(1, b, t)[j])
+    kept, written = f * cp, i * cc
+    other = (("kept f⊙C_(t-1)", kept), ("written i⊙c̃", written))
+    if gate == "C":
+        return Explanation(**base, value=float(src.record("C")[b, t, j]), pre=kept + written, activation="linear",
+                           bias=0.0, x_terms=np.zeros(0), h_terms=np.zeros(0), other=other)
+    o = float(src.record("o")[b, t, j])
+    return Explanation(**base, value=float(src.record("h")[b, t, j]), pre=kept + written,
+                       activation=activation_name(L.config.get("activation", "tanh")), bias=0.0,
+                       x_terms=np.zeros(0), h_terms=np.zeros(0), other=other, factor=o, act=L.act)
+
+
+# --- the readout ---------------------------------------------------------------------------------------------------
+def readout_dense(graph, node):
+    """The Dense node that reads this recurrent layer call's h directly (through identity layers such as Dropout),
+    or None. Only a cell layer's first output counts (a Bidirectional's merged output is not one unit's h)."""
+    if isinstance(node.layer, Bidirectional):
+        return None
+    ref = (node.id, 0)
+    for _ in range(len(graph.nodes)):
+        nxt = [n for n in graph.nodes if n.inputs and n.inputs[0] == ref and len(n.inputs) == 1]
+        dense = [n for n in nxt if isinstance(n.layer, Dense)]
+        if dense:
+            return dense[0]
+        ident = [n for n in nxt if isinstance(n.layer, Identity)]
+        if not ident:
+            return None
+        ref = (ident[0].id, 0)
+    return None
+
+
+def explain_readout(stepper, node, sample: int, step: int, unit: int) -> Explanation:
+    """Output ``unit`` of the Dense that reads the layer's h, after step t: each unit k's W[k,o]·h_t[k]."""
+    dense = readout_dense(stepper.graph, node)
+    if dense is None:
+        raise ExplainError(f"no Dense layer reads the h of {node.qualname!r} directly")
+    src = cell_sources(stepper, node)[""]
+    _check(src, sample, step, 0)
+    D = dense.layer
+    if not 0 <= unit < D.units:
+        raise ExplainError(f"output unit {unit} is outside {D.name!r} (0…{D.units - 1})")
+    h = src.record("h")[sample, step]
+    w = _f64(D.kernel[:, unit])
+    h_terms = w * _f64(h)
+    bias = float(D.bias[unit]) if D.bias is not None else 0.0
+    value = float(D.call([np.ascontiguousarray(h[None, :], dtype=np.float32)])[0][0, unit])
+    return Explanation(layer=src.name, kind=_kind(node.layer), sample=sample, step=step, unit=unit, gate="y",
+                       value=value, pre=bias + float(np.sum(h_terms)),
+                       activation=activation_name(D.config.get("activation")), bias=bias, x_terms=np.zeros(0),
+                       h_terms=h_terms, h_weights=w, h_values=_f64(h), h_label="h_t", act=D.act)
+
+
+def explain_value(stepper, layer: str, sample: int, step: int, unit: int, gate: str) -> Explanation:
+    """``explain`` by names: the layer (``name/forward`` for a direction) and the gate, or ``y`` for the readout."""
+    node, src = source_for(stepper, layer)
+    if gate == "y":
+        return explain_readout(stepper, node, sample, step, unit)
+    return explain(src, sample, step, unit, gate)
+
+
+def activation_curve(e: Explanation, n: int = 201) -> tuple[np.ndarray, np.ndarray] | None:
+    """The activation around the operating point (``pre``): (z, act(z)), wide enough to show saturation."""
+    if e.act is None:
+        return None
+    half = max(4.0, 1.5 * abs(e.pre))
+    z = np.linspace(-half, half, n).astype(np.float32)
+    with np.errstate(over="ignore"):
+        return z, np.asarray(e.act(z), dtype=np.float32)

@@ -1,0 +1,165 @@
+"""Whole datasets in bounded memory: the replay run chunk by chunk of samples (each chunk split over the cores),
+with running per-unit statistics (engine/unit_stats.py) or a full trace written to HDF5 chunk by chunk.
+
+Both take ``progress(done, total)`` (called after each chunk, on the calling thread or a worker) and
+``cancelled()`` (checked between chunks; True stops with :class:`Cancelled`, and a trace file is then not left).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from .explain import cell_sources, explainable, readout_dense
+from .layers.recurrent import RecurrentLayer
+from .parallel import cores
+from .stepper import Stepper
+from .trace import build_trace, concatenate_traces
+from .unit_stats import UnitStats
+
+#: records a chunk may hold at once (all layers, all steps); the chunk size follows from it
+CHUNK_BYTES = 256 * 1024 ** 2
+
+
+class Cancelled(Exception):
+    """The caller asked to stop."""
+
+
+def _record_bytes_per_sample(model, T: int) -> int:
+    """About what recording one sample costs: every recurrent layer's step slots (LSTM keeps x, h, z and a)."""
+    total = 0
+    for layer in model.recurrent_layers:
+        subs = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+        for sub in subs:
+            F = getattr(sub, "input_features", 0)
+            total += (F + 12 * sub.units) * 4 * (T + 1)
+    return max(total, 1)
+
+
+def chunk_size(model, xs: list[np.ndarray], budget: int | None = None) -> int:
+    T = xs[0].shape[1] if xs[0].ndim > 1 else 1
+    budget = CHUNK_BYTES if budget is None else budget
+    return int(max(1, min(xs[0].shape[0], budget // _record_bytes_per_sample(model, T))))
+
+
+def _chunks(n: int, size: int):
+    for a in range(0, n, size):
+        yield a, min(n, a + size)
+
+
+def _run_chunk(model, xs, a: int, b: int, fn, readout: bool = False):
+    """``fn(stepper)`` for each core's part of samples a…b (run to the end, recording), in batch order."""
+    c = cores()
+    parts = c.batch_parts(b - a, model.widest_recurrent())
+
+    def run(p0: int, p1: int):
+        st = Stepper(model.graph, [x[a + p0:a + p1] for x in xs], record=True, readout=readout,
+                     schedule=model.schedule)
+        st.run()
+        try:
+            return fn(st)
+        finally:
+            _release(st)
+
+    return c.run_parts(run, parts)
+
+
+def _release(stepper) -> None:
+    """Empty every run's records. A recording run's lazy records are its own bound methods, a cycle that would keep
+    the chunk's buffers alive until the garbage collector runs (not soon: few Python objects are made meanwhile);
+    emptied, the buffers go with the stepper. (Calling the collector here instead could finalise another thread's
+    Qt objects from this worker thread.)"""
+    todo = list(stepper.runs.values())
+    while todo:
+        run = todo.pop()
+        rec = getattr(run, "records", None)
+        if rec is not None:
+            rec.clear()
+        for attr in ("inner", "fw", "bw"):
+            sub = getattr(run, attr, None)
+            if sub is not None:
+                todo.append(sub)
+
+
+def new_stats(model) -> dict[str, UnitStats]:
+    """Empty accumulators: one per recurrent layer call, or per direction (``name/forward``) of a Bidirectional."""
+    out = {}
+    for node in model.graph.nodes:
+        L = node.layer
+        if not isinstance(L, RecurrentLayer) or not explainable(L):  # ConvLSTM: maps, not units (not counted)
+            continue
+        dense = readout_dense(model.graph, node)
+        kernel = None if dense is None else dense.layer.kernel
+        if hasattr(L, "forward_layer"):
+            out[f"{node.qualname}/forward"] = UnitStats(f"{node.qualname}/forward", L.forward_layer)
+            out[f"{node.qualname}/backward"] = UnitStats(f"{node.qualname}/backward", L.backward_layer)
+        else:
+            out[node.qualname] = UnitStats(node.qualname, L, kernel)
+    return out
+
+
+def _stats_of(model, st) -> dict[str, UnitStats]:
+    part = new_stats(model)
+    for node in model.graph.nodes:
+        if node.id in st.runs and isinstance(node.layer, RecurrentLayer) and explainable(node.layer):
+            for d, src in cell_sources(st, node).items():
+                part[f"{node.qualname}/{d}" if d else node.qualname].update(src.records)
+    return part
+
+
+def dataset_stats(model, xs, chunk: int | None = None, progress=None, cancelled=None) -> dict[str, UnitStats]:
+    """Per-unit statistics of every recurrent layer over all samples of ``xs``, never holding more than one
+    chunk's records (``chunk`` samples; by default what ``CHUNK_BYTES`` allows)."""
+    model._check_runnable()
+    xs = model._inputs(xs)
+    n = xs[0].shape[0]
+    size = chunk or chunk_size(model, xs)
+    total = new_stats(model)
+    for a, b in _chunks(n, size):
+        if cancelled is not None and cancelled():
+            raise Cancelled()
+        for part in _run_chunk(model, xs, a, b, lambda st: _stats_of(model, st)):
+            for k, s in part.items():
+                total[k].merge(s)
+        if progress is not None:
+            progress(b, n)
+    return total
+
+
+def trace_to_h5(model, xs, path: str, chunk: int | None = None, progress=None, cancelled=None) -> str:
+    """The trace of every sample (as ``Model.trace``: ``x_i``, ``y_i``, ``<layer>/<array>``, ``readout_i``, ``steps``)
+    written to an HDF5 file chunk by chunk, through a temporary file renamed into place."""
+    import h5py
+
+    model._check_runnable()
+    xs = model._inputs(xs)
+    n = xs[0].shape[0]
+    size = chunk or max(1, chunk_size(model, xs) // 2)  # readouts and the written copy take room too
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".trace-", suffix=".h5.tmp")
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["samples"] = n
+            for a, b in _chunks(n, size):
+                if cancelled is not None and cancelled():
+                    raise Cancelled()
+                tr = concatenate_traces(_run_chunk(model, xs, a, b, build_trace, readout=True))
+                arrays = tr.as_dict()
+                steps = arrays.pop("steps")
+                if "steps" not in f:
+                    f.create_dataset("steps", data=steps)
+                for key, arr in arrays.items():
+                    if key not in f:
+                        f.create_dataset(key, shape=(n,) + arr.shape[1:], dtype=arr.dtype,
+                                         chunks=(min(size, n),) + arr.shape[1:])
+                    f[key][a:b] = arr
+                del tr, arrays
+                if progress is not None:
+                    progress(b, n)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
