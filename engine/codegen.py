@@ -28,6 +28,7 @@ import numpy as np
 from . import activations as A
 from .errors import FormatError
 from .layers import ops
+from .layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, keras_relu
 from .layers.bidirectional import Bidirectional
 from .layers.conv import Conv1D, conv_padding
 from .layers.core import Activation, Dense, Identity
@@ -431,10 +432,38 @@ class _Writer:
         elif isinstance(L, (BatchNormalization, LayerNormalization)):
             self.norm(node, L, xs, outs)
             self.set_mask(node, 0, keep)
+        elif isinstance(L, (LeakyReLU, ReLU, ELU, ThresholdedReLU, Softmax, PReLU)):
+            self.activation_layer(node, L, xs[0], outs[0])
+            self.set_mask(node, 0, keep)
         elif isinstance(L, ops._Op):
             self.op(node, L, xs, outs)
         else:
             self.refuse(node)
+
+    def activation_layer(self, node, L, x: str, out: str) -> None:
+        """The activation layers with options or weights, in Keras' own order of operations."""
+        f32 = "np.float32({!r})".format
+        if isinstance(L, (LeakyReLU, ReLU)):
+            self.helpers.setdefault("keras_relu", "\n" + inspect.getsource(keras_relu))
+            if isinstance(L, LeakyReLU):
+                self.emit(f"{out} = keras_relu({x}, negative_slope={L.slope!r})")
+            else:
+                self.emit(f"{out} = keras_relu({x}, negative_slope={L.negative_slope!r}, "
+                          f"max_value={L.max_value!r}, threshold={L.threshold!r})")
+        elif isinstance(L, ELU):
+            self.comment("x where x > 0, else alpha * (exp(x) - 1)")
+            self.emit(f"_e = np.where({x} > 0, {x}, np.expm1(np.minimum({x}, 0))).astype(np.float32)")
+            self.emit(f"{out} = _e" if L.alpha == 1.0 else
+                      f"{out} = np.where({x} > 0, _e, {f32(L.alpha)} * _e).astype(np.float32)")
+        elif isinstance(L, ThresholdedReLU):
+            self.emit(f"{out} = {x} * ({x} > {f32(L.theta)}).astype(np.float32)")
+        elif isinstance(L, Softmax):
+            self.emit(f"_e = np.exp({x} - np.max({x}, axis={L.axis}, keepdims=True))")
+            self.emit(f"{out} = (_e / np.sum(_e, axis={L.axis}, keepdims=True)).astype(np.float32)")
+        else:  # PReLU: max(x, 0) - alpha * max(-x, 0), alpha broadcast over the shared axes
+            self.comment(f"alpha {L.alpha.shape}")
+            a = self.weight(node, L, "alpha", L.alpha)
+            self.emit(f"{out} = (np.maximum({x}, 0) + -{a} * np.maximum(-{x}, 0)).astype(np.float32)")
 
     def need_conv(self, name: str, src: str) -> None:
         self.helpers.setdefault("conv_padding", "\n" + inspect.getsource(conv_padding))

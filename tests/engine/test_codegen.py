@@ -27,7 +27,8 @@ WRITTEN = {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "TimeDistribute
            "SpatialDropout1D", "GaussianNoise", "Activation", "RepeatVector", "Flatten", "Reshape", "Permute", "Add",
            "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "GlobalAveragePooling1D",
            "GlobalMaxPooling1D", "MaxPooling1D", "AveragePooling1D", "Conv1D", "BatchNormalization",
-           "LayerNormalization", "CuDNNLSTM", "CuDNNGRU"}
+           "LayerNormalization", "CuDNNLSTM", "CuDNNGRU", "LeakyReLU", "ReLU", "ELU", "ThresholdedReLU", "Softmax",
+           "PReLU"}
 
 
 def import_script(path, tag):
