@@ -30,7 +30,7 @@ def load(e, record=True):
 def replayed_from_terms(ex) -> float:
     """What the terms give: act(bias + Σ terms) (times o for LSTM's h), in float64."""
     s = ex.bias + float(np.sum(ex.x_terms) + np.sum(ex.h_terms)) + sum(v for _, v in ex.other)
-    assert s == pytest.approx(ex.pre, rel=1e-12, abs=1e-300)
+    assert s == pytest.approx(ex.pre, rel=1e-12, abs=1e-300, nan_ok=True)  # NaN: a diverged model's weights
     if ex.act is None or ex.masked:
         return s
     with np.errstate(over="ignore"):
@@ -72,6 +72,10 @@ def test_terms_sum_back_to_the_replay(e):
                     for g in targets(src.layer):
                         ex = explain(src, b, t, j, g)
                         got = replayed_from_terms(ex)
+                        if not np.isfinite(ex.value):  # a diverged model: the terms give the same NaN/inf
+                            assert np.isnan(got) if np.isnan(ex.value) else got == ex.value, (src.name, b, t, j, g)
+                            checked += 1
+                            continue
                         assert abs(got - ex.value) <= tolerance(ex), (src.name, b, t, j, g, got, ex.value)
                         if ex.kind == "LSTM" and g in "ifco":  # the replay keeps LSTM's pre: check it too
                             pre = float(src.record("pre")[b, t, "ifco".index(g) * u + j])
