@@ -8,15 +8,13 @@ import pytest
 from PySide6.QtCore import Qt
 
 from gui.conv_maps import MAP_NAMES
-from tests.fixture_index import FIXTURES, find
-
-TOL = 1e-5
+from tests.gui.helpers import TOL, fixture_paths
 
 
 def open_fixture(window, name, fmt="k3keras"):
-    e = find(name, fmt)
-    window.load_now(str(FIXTURES / e["model"]), str(FIXTURES / e["data"]))
-    return np.load(FIXTURES / e["data"])
+    model, data = fixture_paths(name, fmt)
+    window.load_now(model, data)
+    return np.load(data)
 
 
 def expected_map(layer, step_map, k, depth=0):

@@ -2,33 +2,17 @@
 clicks that select a sample, a unit or a step, values on hover, and Help ▸ Guide — read back from the plot items."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from engine.readouts import batch_readouts
-from tests.fixture_index import FIXTURES, find
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "resources" / "demo"
-TOL = 1e-5
-
-
-def fixture_paths(name, fmt="k3keras"):
-    e = find(name, fmt)
-    return str(FIXTURES / e["model"]), str(FIXTURES / e["data"])
-
-
-def data_of(curve):
-    x, y = curve.getData()
-    return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None else np.asarray(y))
+from tests.gui.helpers import DEMO, DEMO_PATHS, TOL, fixture_paths, menu_action, xy
 
 
 @pytest.fixture
 def demo(window, qtbot):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     qtbot.waitUntil(lambda: window.session.batch_readouts is not None, timeout=20000)
     return window
 
@@ -50,10 +34,10 @@ def hover(window, plot, x, y) -> str:
 def test_truth_keras_and_replay_in_one_plot_with_the_residual(demo):
     d = np.load(DEMO / "sine_data.npz")
     plots, s = demo.plots, demo.session
-    _, truth = data_of(plots.truth_curve)
-    _, keras = data_of(plots.keras_curve)
-    _, replay = data_of(plots.pred_curve)
-    _, resid = data_of(plots.resid_curve)
+    _, truth = xy(plots.truth_curve)
+    _, keras = xy(plots.keras_curve)
+    _, replay = xy(plots.pred_curve)
+    _, resid = xy(plots.resid_curve)
     np.testing.assert_array_equal(truth, d["y_test"][:, 0])
     np.testing.assert_array_equal(keras, d["y_keras"][:, 0])
     np.testing.assert_array_equal(replay, s.predictions[0][:, 0])
@@ -64,12 +48,12 @@ def test_truth_keras_and_replay_in_one_plot_with_the_residual(demo):
     assert np.abs(keras - replay).max() <= TOL
     # an edit: the replay of that sample moves, Keras' output (for the file's inputs) stays where it was
     s.set_input_value(1, 0, 2.5)
-    _, replay2 = data_of(plots.pred_curve)
+    _, replay2 = xy(plots.pred_curve)
     assert abs(replay2[0] - replay[0]) > 1e-3 and np.array_equal(replay2[1:], replay[1:])
-    np.testing.assert_array_equal(data_of(plots.keras_curve)[1], d["y_keras"][:, 0])
-    np.testing.assert_allclose(data_of(plots.resid_curve)[1], replay2 - d["y_test"][:, 0], atol=1e-7)
+    np.testing.assert_array_equal(xy(plots.keras_curve)[1], d["y_keras"][:, 0])
+    np.testing.assert_allclose(xy(plots.resid_curve)[1], replay2 - d["y_test"][:, 0], atol=1e-7)
     s.reset_edits()
-    np.testing.assert_array_equal(data_of(plots.pred_curve)[1], replay)
+    np.testing.assert_array_equal(xy(plots.pred_curve)[1], replay)
 
 
 def test_readout_map_is_the_engine_readout_for_every_sample_and_step(demo, qtbot):
@@ -86,7 +70,7 @@ def test_readout_map_is_the_engine_readout_for_every_sample_and_step(demo, qtbot
     brushes = [b.color().name() for b in m.points.data["brush"][:10]]
     assert len(set(brushes[:5])) == 5 and brushes[:5] == brushes[5:10]
     assert m.bar.levels() == (0.0, 4.0)
-    np.testing.assert_array_equal(data_of(m.truth)[1], d["y_test"][:, 0])
+    np.testing.assert_array_equal(xy(m.truth)[1], d["y_test"][:, 0])
     # an edit: recomputed off the GUI thread with the edited sample; the sample's row is what stepping shows
     s.set_sample(7)
     s.set_input_value(0, 0, 1.5)
@@ -161,9 +145,7 @@ def test_values_on_hover(demo):
 
 
 def test_guide_explains_the_names_with_the_layer_equations(window, qtbot):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
-    from tests.gui.test_window import menu_action
-
+    window.load_now(*DEMO_PATHS)
     menu_action(window, "&Guide: gates, states, readout, stages").trigger()
     g = window.guide
     assert g is not None and g.isVisible()
@@ -183,7 +165,7 @@ def test_guide_explains_the_names_with_the_layer_equations(window, qtbot):
 
 def test_readout_map_after_a_background_open(window, qtbot):
     """Opened in the background, the readout map is replayed after the batch predictions (one replay at a time)."""
-    window.open_model(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.open_model(*DEMO_PATHS)
     qtbot.waitUntil(lambda: not window.loading and not window.predicting, timeout=20000)
     qtbot.waitUntil(lambda: window.session.batch_readouts is not None, timeout=20000)
     d = np.load(DEMO / "sine_data.npz")

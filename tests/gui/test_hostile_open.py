@@ -8,20 +8,17 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
 from engine.limits import Limits
 from tests.engine import crafted
 from tests.engine.test_hostile_files import SEGFAULT, SPIN
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "resources" / "demo"
+from tests.gui.helpers import DEMO, DEMO_PATHS, ROOT
 
 
 def _open_bad_and_check(window, qtbot, path, needle):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     before = window.session.model
     window.open_model(str(path))
     qtbot.waitUntil(lambda: not window.loading, timeout=30000)

@@ -3,25 +3,16 @@ tile is scrolled into view (mapped geometry, not pixels), no legend overlaps the
 brought back, and the Bidirectional "all gates" weights view keeps its names readable."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 
-from tests.fixture_index import FIXTURES, find
+from tests.gui.helpers import DEMO_PATHS, ROOT, fixture_paths
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = (str(ROOT / "resources" / "demo" / "sine_lstm.keras"), str(ROOT / "resources" / "demo" / "sine_data.npz"))
 SIZES = [(1024, 700), (1280, 800)]
 
 
-def fixture_paths(name, fmt="k3keras"):
-    e = find(name, fmt)
-    return str(FIXTURES / e["model"]), str(FIXTURES / e["data"])
-
-
-CASES = {"demo": DEMO, "bidirectional": fixture_paths("br_bidi_concat"), "encoder_decoder": fixture_paths("br_enc_dec")}
+CASES = {"demo": DEMO_PATHS, "bidirectional": fixture_paths("br_bidi_concat"), "encoder_decoder": fixture_paths("br_enc_dec")}
 
 
 @pytest.fixture

@@ -3,23 +3,13 @@ the legend, the input table following the step, and background opens that arrive
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
 import pyqtgraph as pg  # noqa: E402  (after PySide6)
-from tests.fixture_index import FIXTURES, find
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "resources" / "demo"
-TOL = 1e-5
-
-
-def fixture_paths(name, fmt="k3keras"):
-    e = find(name, fmt)
-    return str(FIXTURES / e["model"]), str(FIXTURES / e["data"])
+from tests.gui.helpers import DEMO, DEMO_PATHS, TOL, fixture_paths
 
 
 def test_heatmap_colour_bars_cover_the_states_and_never_shrink_while_stepping(window):
@@ -107,7 +97,7 @@ def test_heatmap_click_selects_the_unit_row(window):
 
 
 def test_readout_legend_names_the_target(window, qtbot):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     window.session.seek(3)
     legend = window.plots.p_r.legend
     assert [label.text for _, label in legend.items] == ["prediction", "target"]

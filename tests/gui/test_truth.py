@@ -5,27 +5,11 @@ ordinary files, and the keyboard in the input table. The property test over rand
 test_truth_property.py."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from tests.fixture_index import FIXTURES, find
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "resources" / "demo"
-TOL = 1e-5
-
-
-def fixture_paths(name, fmt="k3keras"):
-    e = find(name, fmt)
-    return str(FIXTURES / e["model"]), str(FIXTURES / e["data"])
-
-
-def xy(item):
-    x, y = item.getData()
-    return (np.zeros(0) if x is None else np.asarray(x)), (np.zeros(0) if y is None else np.asarray(y))
+from tests.gui.helpers import DEMO, DEMO_PATHS, TOL, fixture_paths, xy
 
 
 def fresh_readout(model, inputs, steps, output=0):
@@ -36,7 +20,7 @@ def fresh_readout(model, inputs, steps, output=0):
 
 # --- 1. edits, sample switches and every number that depends on them ------------------------------------------
 def test_edits_are_kept_per_sample_and_predictions_scatter_badge_readout_agree(window):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     s, plots, table = window.session, window.plots, window.input_panel.model
     s.seek(3)
     assert table.setData(table.index(1, 0), "2.5")
@@ -71,7 +55,7 @@ def test_edits_are_kept_per_sample_and_predictions_scatter_badge_readout_agree(w
 
 
 def test_new_data_says_the_edits_it_drops(window, qtbot):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     s = window.session
     s.set_input_value(0, 0, 1.0)
     s.set_sample(3)
@@ -149,7 +133,7 @@ def test_readout_of_many_dimensions_draws_the_chosen_one_and_says_so(window, tmp
 
 # --- 4. a value float32 cannot hold is refused in the editor ----------------------------------------------------
 def test_float32_overflow_refused_in_the_editor_and_the_session_lives(window):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     s, panel = window.session, window.input_panel
     s.seek(2)
     before = s.sample_inputs[0].copy()
@@ -243,7 +227,7 @@ def test_one_notion_of_t(window, name, direction):
 def test_unreplayable_model_clears_the_plots_and_says_why_in_their_place(window, tmp_path):
     from tests.engine import crafted
 
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     window.session.seek(3)
     cfg = crafted.with_layer(crafted.tiny_config(), 1, {"class_name": "FancyAttention", "config": {"name": "fancy"}})
     window.load_now(str(crafted.tiny_h5(tmp_path / "m.h5", config=cfg)))
@@ -257,7 +241,7 @@ def test_unreplayable_model_clears_the_plots_and_says_why_in_their_place(window,
     m = window.input_panel.model
     assert m.current_step == -1 and not m.flags(m.index(0, 0)) & Qt.ItemIsEditable  # no stale row marker
     # and a good model afterwards brings the plots back
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     assert plots.glw.isVisibleTo(plots) and not plots.problem_label.isVisibleTo(plots)
 
 
@@ -275,7 +259,7 @@ def test_gru_has_no_cell_state_and_simplernn_no_gates_plainly(window):
     assert not plots.gate_curves and plots.no_gates_note.isVisible()
     assert not plots.p_g.legend.isVisible() and "No gates" in plots.p_g.titleLabel.text
     # and an LSTM afterwards has its gates and cell state again
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     window.session.seek(2)
     assert plots.p_g.legend.isVisible() and not plots.no_gates_note.isVisible() and plots.c_step.isVisible()
 

@@ -3,8 +3,6 @@ one, every view's data is compared with a fresh engine replay of the inputs the 
 the edits it made). A view that kept a stale number, or a session that lost an edit, fails here."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -12,17 +10,14 @@ from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 
 import pyqtgraph as pg  # noqa: E402  (after PySide6)
-from tests.fixture_index import FIXTURES, find
+from tests.gui.helpers import DEMO_PATHS, TOL, fixture_paths, xy
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "resources" / "demo"
-TOL = 1e-5
 
 CASES = {
-    "demo": (str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz")),
-    "bidirectional": tuple(str(FIXTURES / find("br_bidi_concat", "k2h5")[k]) for k in ("model", "data")),
-    "encoder_decoder": tuple(str(FIXTURES / find("br_enc_dec", "k3keras")[k]) for k in ("model", "data")),
-    "gru": tuple(str(FIXTURES / find("br_gru_after", "k3h5")[k]) for k in ("model", "data")),
+    "demo": DEMO_PATHS,
+    "bidirectional": fixture_paths("br_bidi_concat", "k2h5"),
+    "encoder_decoder": fixture_paths("br_enc_dec", "k3keras"),
+    "gru": fixture_paths("br_gru_after", "k3h5"),
 }
 
 fractions = st.floats(0, 0.999)
@@ -48,13 +43,11 @@ def _final(y):
 def ydata(item):
     if isinstance(item, pg.BarGraphItem):
         return np.asarray(item.opts["height"])
-    _, y = item.getData()
-    return np.zeros(0) if y is None else np.asarray(y)
+    return xy(item)[1]
 
 
 def xdata(item):
-    x, _ = item.getData()
-    return np.zeros(0) if x is None else np.asarray(x)
+    return xy(item)[0]
 
 
 def apply(window, action, edits):

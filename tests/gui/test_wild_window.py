@@ -6,14 +6,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.fixture_index import FIXTURES, find
-
-TOL = 1e-5
-
-
-def fixture_paths(name, fmt):
-    e = find(name, fmt)
-    return str(FIXTURES / e["model"]), str(FIXTURES / e["data"])
+from tests.fixture_index import FIXTURES
+from tests.gui.helpers import TOL, fixture_paths
 
 
 def test_diverged_model_opens_marks_nan_gates_and_matches_keras(window):

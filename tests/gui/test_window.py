@@ -4,36 +4,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from tests.fixture_index import FIXTURES, find
-
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "resources" / "demo"
-TOL = 1e-5
-
-
-def fixture_paths(name, fmt="k3keras"):
-    e = find(name, fmt)
-    return str(FIXTURES / e["model"]), str(FIXTURES / e["data"])
-
-
-def wait_loaded(qtbot, window):
-    qtbot.waitUntil(lambda: not window.loading, timeout=20000)
-
-
-def curve_y(curve):
-    x, y = curve.getData()
-    return np.asarray(y) if y is not None else np.zeros(0)
+from tests.gui.helpers import DEMO, DEMO_PATHS, ROOT, TOL, curve_y, fixture_paths, menu_action, wait_loaded
 
 
 def test_demo_opens_with_weights_and_parity_badge(window):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     s = window.session
     lstm = s.model.recurrent_layers[0]
     # weight table shows W_i by default: read cells back
@@ -52,7 +33,7 @@ def test_demo_opens_with_weights_and_parity_badge(window):
 
 
 def test_switch_matrix_and_gate(window):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     lstm = window.session.model.recurrent_layers[0]
     window.weights.matrix_group.button(1).click()  # U
     window.weights.gate_group.button(2).click()  # c
@@ -138,7 +119,7 @@ def test_keyboard_slider_and_play(window, qtbot):
 
 
 def test_bad_file_shows_dialog_and_keeps_model(window, qtbot, tmp_path):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     before = window.session.model
     bad = tmp_path / "bad.h5"
     bad.write_text("not a model at all")
@@ -182,7 +163,7 @@ def test_async_open_and_recent_files(window, qtbot, settings):
 
 
 def test_what_if_edit_updates_everything(window, qtbot):
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     s = window.session
     s.seek(5)
     before = curve_y(window.plots.readout_curves[0]).copy()
@@ -257,16 +238,6 @@ def test_exports(window, qtbot, tmp_path):
     assert "func_state.keras" in caption and "sample 0 of" in caption and "step 3 / 7" in caption
     assert img.height() > window.plots.glw.height() and img.width() == window.plots.glw.width()
     assert caption.encode() in (tmp_path / "p.svg").read_bytes()
-
-
-def menu_action(window, text):
-    for menu_action in window.menuBar().actions():
-        for a in menu_action.menu().actions():
-            sub = a.menu()
-            for b in ([a] + (sub.actions() if sub is not None else [])):
-                if b.text() == text:
-                    return b
-    raise KeyError(text)
 
 
 def test_whole_batch_trace_only_when_asked(window, qtbot, tmp_path, monkeypatch):
@@ -369,7 +340,7 @@ def test_screenshot_cli(tmp_path):
 def test_item_models_do_not_leak_references_to_none(window):
     # PySide6 6.12.0 drops a reference to None whenever Qt gets None back from data(); the window then dies
     # ("none_dealloc") after enough repaints. pyproject pins a version without that bug; this guards the pin.
-    window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
+    window.load_now(*DEMO_PATHS)
     window.tabs.setCurrentWidget(window.weights)
     window.weights.select("U", "i")
     view = window.weights.table
