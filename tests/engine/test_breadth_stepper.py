@@ -11,26 +11,16 @@ import pytest
 
 import engine
 from engine.layers.recurrent import RecurrentLayer
+from tests.engine.helpers import load_fixture, node
 from tests.fixture_index import FIXTURES, find
 
 FORMATS = ("k2h5", "k3keras")
-
-
-def load(name, fmt):
-    e = find(name, fmt)
-    m = engine.load_model(FIXTURES / e["model"])
-    d = np.load(FIXTURES / e["data"], allow_pickle=False)
-    return m, d, [d[f"x_{i}"] for i in range(len(m.graph.inputs))]
 
 
 def run(m, xs):
     st = m.stepper(xs, record=True, readout=True)
     st.run()
     return st
-
-
-def node(m, name):
-    return next(n for n in m.graph.nodes if n.qualname == name)
 
 
 def prev(a):
@@ -40,7 +30,7 @@ def prev(a):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_gru_gates_and_records(fmt):
-    m, d, xs = load("br_gru_after", fmt)
+    m, d, xs = load_fixture("br_gru_after", fmt)
     st = run(m, xs)
     for name in ("gru_1", "gru_2"):
         L = m.layer(name)
@@ -61,7 +51,7 @@ def test_gru_gates_and_records(fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_gru_reset_before(fmt):
-    m, _, xs = load("br_gru_before", fmt)
+    m, _, xs = load_fixture("br_gru_before", fmt)
     L = m.layer("gru_a")
     assert not L.reset_after and L.bias.shape == (3 * L.units,)
     assert {s.matrix for s in L.gate_slices()} == {"W", "U", "b"}
@@ -70,7 +60,7 @@ def test_gru_reset_before(fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_simple_rnn_records(fmt):
-    m, d, xs = load("br_simplernn", fmt)
+    m, d, xs = load_fixture("br_simplernn", fmt)
     st = run(m, xs)
     L = m.layer("rnn_1")
     assert L.gate_names == ("h",) and [s.matrix for s in L.gate_slices()] == ["W", "U", "b"]
@@ -81,7 +71,7 @@ def test_simple_rnn_records(fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_bidirectional_records_both_directions(fmt):
-    m, d, xs = load("br_bidi_none", fmt)
+    m, d, xs = load_fixture("br_bidi_none", fmt)
     L = m.layer("bi_none")
     assert L.causal is False and L.merge_mode is None and L.n_outputs == 2
     assert L.gate_names == ("forward/z", "forward/r", "forward/h", "backward/z", "backward/r", "backward/h")
@@ -104,7 +94,7 @@ def test_bidirectional_records_both_directions(fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_bidirectional_states_and_schedule(fmt):
-    m, d, xs = load("br_bidi_state", fmt)
+    m, d, xs = load_fixture("br_bidi_state", fmt)
     st = run(m, xs)
     L = m.layer("bi_st")
     assert L.return_state and L.n_outputs == 5
@@ -113,13 +103,13 @@ def test_bidirectional_states_and_schedule(fmt):
     np.testing.assert_allclose(st.env[(node(m, "bi_st").id, 3)], rec["backward/h"][:, -1], atol=0)
     np.testing.assert_allclose(st.env[(node(m, "bi_st").id, 4)], rec["backward/C"][:, -1], atol=0)
     # a layer reading a Bidirectional sequence is never stepped in the same stage (it needs both ends)
-    m2, _, _ = load("br_bidi_concat", fmt)
+    m2, _, _ = load_fixture("br_bidi_concat", fmt)
     assert [len(s.recurrent) for s in m2.schedule.stages] == [1, 1]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_masked_steps_are_marked_and_carry_state(fmt):
-    m, d, xs = load("br_masking", fmt)
+    m, d, xs = load_fixture("br_masking", fmt)
     x = xs[0]
     keep = np.any(x != 0, axis=-1)
     assert not keep.all()
@@ -143,7 +133,7 @@ def test_masked_steps_are_marked_and_carry_state(fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_masked_bidirectional_outputs_zeros(fmt):
-    m, d, xs = load("br_masking_bidi", fmt)
+    m, d, xs = load_fixture("br_masking_bidi", fmt)
     keep = np.any(xs[0] != 0, axis=-1)
     st = run(m, xs)
     seq = st.env[(node(m, "bi_seq").id, 0)]
@@ -155,7 +145,7 @@ def test_masked_bidirectional_outputs_zeros(fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_embedding_mask_zero(fmt):
-    m, d, xs = load("br_embedding", fmt)
+    m, d, xs = load_fixture("br_embedding", fmt)
     st = run(m, xs)
     if fmt == "k2h5":  # Keras 2 passes masks implicitly from layer to layer
         np.testing.assert_array_equal(st.masks[(node(m, "emb").id, 0)], xs[0] != 0)
@@ -169,7 +159,7 @@ def test_embedding_mask_zero(fmt):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_timedistributed_dense_is_stepped(fmt):
-    m, d, xs = load("br_timedist", fmt)
+    m, d, xs = load_fixture("br_timedist", fmt)
     stage = m.schedule.stages[0]
     for name in ("td", "act", "td_out"):
         assert node(m, name).id in stage.nodes  # run one timestep at a time with the LSTM
@@ -180,7 +170,7 @@ def test_timedistributed_dense_is_stepped(fmt):
 
 
 def test_autoencoder_has_two_stages():
-    m, d, xs = load("br_autoencoder", "k3keras")
+    m, d, xs = load_fixture("br_autoencoder", "k3keras")
     assert [len(s.recurrent) for s in m.schedule.stages] == [1, 1]
     st = m.stepper(xs)
     assert st.total_steps() == 10
@@ -189,7 +179,7 @@ def test_autoencoder_has_two_stages():
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_recurrent_layer_lists_its_gates(fmt):
     for name in ("br_gru_after", "br_simplernn", "br_bidi_concat", "br_bidi_sum", "br_bidi_mul", "br_bidi_backward_layer"):
-        m, _, xs = load(name, fmt)
+        m, _, xs = load_fixture(name, fmt)
         st = run(m, xs)
         for n in m.graph.nodes:
             if isinstance(n.layer, RecurrentLayer):
@@ -246,7 +236,7 @@ def test_stateful_note(tmp_path):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_keras3_drops_the_mask_of_an_rnn_given_initial_state(fmt):
     """Keras 2 masks a decoder called with initial_state; Keras 3 does not pass the mask then. Both are replayed."""
-    m, d, xs = load("br_masking_init", fmt)
+    m, d, xs = load_fixture("br_masking_init", fmt)
     keep = np.any(xs[1] != 0, axis=-1)
     st = run(m, xs)
     rec = st.runs[node(m, "decoder").id].records
@@ -259,7 +249,7 @@ def test_keras3_drops_the_mask_of_an_rnn_given_initial_state(fmt):
 
 
 def test_stateful_replayed_from_zero_state():
-    m, d, xs = load("br_stateful", "k3keras")
+    m, d, xs = load_fixture("br_stateful", "k3keras")
     assert all(any("zero initial state" in n for n in L.notes) for L in m.recurrent_layers)
     np.testing.assert_allclose(m.predict(xs), d["y_0"], atol=1e-5)
     np.testing.assert_array_equal(m.predict(xs), m.predict(xs))  # no state is carried between calls
@@ -268,12 +258,12 @@ def test_stateful_replayed_from_zero_state():
 def test_legacy_layers_are_converted_and_noted():
     """The crafted legacy files (see tools/make_fixtures_breadth.py: written with h5py in the Keras 1 and Keras 2
     CuDNN layouts; the expected outputs come from real Keras 2 converting the same weights with its own loader)."""
-    m, d, xs = load("br_legacy_keras1", "k2h5")
+    m, d, xs = load_fixture("br_legacy_keras1", "k2h5")
     L = m.layer("lstm_1")
     assert L.units == 4 and L.kernel.shape == (3, 16) and any("i, c, f, o" in n for n in L.notes)
     assert m.layer("gru_1").bias.shape == (9,) and not m.layer("gru_1").reset_after
     np.testing.assert_allclose(m.predict(xs), d["y_0"], atol=1e-5)
-    m, d, xs = load("br_legacy_cudnn", "k2h5")
+    m, d, xs = load_fixture("br_legacy_cudnn", "k2h5")
     L = m.layer("cu_dnnlstm_1")
     assert L.class_name == "CuDNNLSTM" and L.bias.shape == (16,) and L.gate_names == ("i", "f", "c", "o")
     bi = m.layer("bidirectional_1")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import engine
-from lstm_inspector import cli as main
+from tests.engine.helpers import run_cli
 
 from . import crafted
 
@@ -28,14 +28,8 @@ def x_path(tmp_path):
     return str(p)
 
 
-def run(argv, capsys):
-    rc = main.main(argv)
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 def test_info(model_path, capsys):
-    rc, out, err = run(["info", model_path], capsys)
+    rc, out, err = run_cli(["info", model_path], capsys)
     assert rc == 0 and err == ""
     assert "LSTM" in out and "W_i (2, 3)" in out and "U_o (3, 3)" in out and "b_f (3,)" in out
     assert "Keras 2.21.0" in out
@@ -43,7 +37,7 @@ def test_info(model_path, capsys):
 
 def test_predict_npy(model_path, x_path, tmp_path, capsys):
     out_path = tmp_path / "y.npy"
-    rc, _, err = run(["predict", model_path, "--input", x_path, "--output", str(out_path)], capsys)
+    rc, _, err = run_cli(["predict", model_path, "--input", x_path, "--output", str(out_path)], capsys)
     assert rc == 0 and err == ""
     y = np.load(out_path)
     np.testing.assert_array_equal(y, engine.load_model(model_path).predict(np.load(x_path)))
@@ -57,7 +51,7 @@ def test_predict_csv(model_path, tmp_path, capsys):
     mp = crafted.tiny_h5(tmp_path / "one.h5", config=cfg, weights=w)
     csv = tmp_path / "x.csv"
     csv.write_text("0.1,0.2,0.3,0.4\n0.5,0.6,0.7,0.8\n")
-    rc, _, err = run(["predict", str(mp), "--input", str(csv), "--output", str(tmp_path / "y.npy")], capsys)
+    rc, _, err = run_cli(["predict", str(mp), "--input", str(csv), "--output", str(tmp_path / "y.npy")], capsys)
     assert rc == 0, err
     x = np.array([[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8]], "f4")[:, :, None]
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), engine.load_model(mp).predict(x))
@@ -65,7 +59,7 @@ def test_predict_csv(model_path, tmp_path, capsys):
 
 def test_trace(model_path, x_path, tmp_path, capsys):
     out_path = tmp_path / "t.npz"
-    rc, _, err = run(["trace", model_path, "--input", x_path, "--output", str(out_path)], capsys)
+    rc, _, err = run_cli(["trace", model_path, "--input", x_path, "--output", str(out_path)], capsys)
     assert rc == 0 and err == ""
     with np.load(out_path) as t:
         assert t["lstm/C"].shape == (3, 4, 3) and t["lstm/i"].shape == (3, 4, 3)
@@ -95,7 +89,7 @@ def _bad_cases(tmp_path, model_path, x_path):
 def test_bad_inputs_one_line_exit_2(model_path, x_path, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for argv, who, needle in _bad_cases(tmp_path, model_path, x_path):
-        rc, out, err = run(argv, capsys)
+        rc, out, err = run_cli(argv, capsys)
         assert rc == 2, argv
         assert err.startswith("error: ") and who in err and needle in err, err
         assert err.count("\n") == 1 and "Traceback" not in err
@@ -115,7 +109,7 @@ def test_subprocess_exit_code_and_no_traceback(tmp_path):
 def test_info_lists_unsupported_layer_and_refuses(tmp_path, capsys):
     cfg = crafted.with_layer(crafted.tiny_config(), 1, {"class_name": "Lambda", "config": {"name": "lam", "function": "x"}})
     p = crafted.tiny_h5(tmp_path / "lam.h5", config=cfg)
-    rc, out, err = run(["info", str(p)], capsys)
+    rc, out, err = run_cli(["info", str(p)], capsys)
     assert rc == 2
     assert "lam" in out and "UNSUPPORTED" in out and "lstm" in out  # every layer listed
     assert err.count("\n") == 1 and "Lambda" in err and str(p) in err

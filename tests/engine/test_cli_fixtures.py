@@ -5,10 +5,8 @@ import numpy as np
 import pytest
 
 from lstm_inspector import cli as main
-from tests.engine.test_parity import max_err
+from tests.engine.helpers import TOL, max_err
 from tests.fixture_index import FIXTURES, case_id, cases
-
-TOL = 1e-5
 
 
 @pytest.mark.parametrize("e", cases(), ids=case_id)

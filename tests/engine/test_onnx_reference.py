@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine
-from tests.fixture_index import FIXTURES, case_id, cases
+from tests.engine.helpers import load_case
+from tests.fixture_index import case_id, cases
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -27,8 +27,7 @@ def test_cases_found():
 
 @pytest.mark.parametrize("e", CASES, ids=case_id)
 def test_ort_matches_keras(e):
-    model = engine.load_model(FIXTURES / e["model"])
-    data = np.load(FIXTURES / e["data"], allow_pickle=False)
+    model, data, _ = load_case(e)
     sess = ort_session(onnx_model(engine_layers(model), None, model.input_shapes[0][-1]))
     np.testing.assert_allclose(ort_predict(sess, data["x_0"].astype(np.float32)), data["y_0"], rtol=0, atol=1e-5)
 
@@ -36,8 +35,7 @@ def test_ort_matches_keras(e):
 def test_lstm_gate_order_matters():
     """Keras' i f c o as ONNX's i o f c: the same weights in Keras' order give another answer."""
     e = next(e for e in CASES if e["name"] == "stack_seq")
-    model = engine.load_model(FIXTURES / e["model"])
-    data = np.load(FIXTURES / e["data"], allow_pickle=False)
+    model, data, _ = load_case(e)
     import _onnx
 
     layers = engine_layers(model)

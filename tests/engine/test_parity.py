@@ -7,26 +7,10 @@ import numpy as np
 import pytest
 
 import engine
+from tests.engine.helpers import TOL, load_case, max_err
 from tests.fixture_index import FIXTURES, case_id, cases, manifest
 
-TOL = 1e-5
 CASES = cases()  # every fixture, core and breadth, but the ones that must be refused
-
-
-def max_err(got, ref) -> float:
-    """Max abs error; a diverged model's NaN/inf must sit where Keras has them (and count as equal there)."""
-    bad_got, bad_ref = ~np.isfinite(got), ~np.isfinite(ref)
-    np.testing.assert_array_equal(bad_got, bad_ref, err_msg="NaN/inf not where Keras has them")
-    np.testing.assert_array_equal(got[bad_got], ref[bad_ref])  # the same NaN/±inf
-    fin = ~bad_ref
-    return float(np.max(np.abs(got[fin] - ref[fin]))) if fin.any() else 0.0
-
-
-def load_case(e):
-    model = engine.load_model(FIXTURES / e["model"])
-    data = np.load(FIXTURES / e["data"], allow_pickle=False)
-    xs = [data[f"x_{i}"] for i in range(len(model.graph.inputs))]
-    return model, data, xs
 
 
 def test_fixtures_exist():

@@ -9,15 +9,13 @@ import pytest
 
 import engine
 from engine.readouts import batch_readouts
-from tests.fixture_index import FIXTURES, find
+from tests.engine.helpers import TOL, load_fixture
 
-TOL = 1e-5
 DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo"
 
 
 def load(name, fmt):
-    e = find(name, fmt)
-    return engine.load_model(FIXTURES / e["model"]), np.load(FIXTURES / e["data"])
+    return load_fixture(name, fmt)[:2]
 
 
 @pytest.mark.parametrize("name,fmt", [("toy_tanh_sigmoid", "k3keras"), ("sine", "k2h5"), ("sine", "k3h5")])

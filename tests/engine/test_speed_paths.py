@@ -14,9 +14,9 @@ from engine.activations import get_activation
 from engine.layers.lstm import LSTMRun
 from engine.layers.projected_run import ProjectedRun
 from engine.stepper import Stepper
+from tests.engine.helpers import TOL, load_case
 from tests.fixture_index import FIXTURES, case_id, cases
 
-TOL = 1e-5
 # the math does not depend on the file format: one format (the one every case has) is enough here
 LSTM_CASES = [e for e in cases() if e.get("lstm_layers") and e["format"] == "k3keras"]
 PATHS = ("split", "unfused", "batch_major")
@@ -36,12 +36,6 @@ def force(monkeypatch):
     return apply
 
 
-def load(e):
-    model = engine.load_model(FIXTURES / e["model"])
-    data = np.load(FIXTURES / e["data"], allow_pickle=False)
-    return model, data, [data[f"x_{i}"] for i in range(len(model.graph.inputs))]
-
-
 def test_there_are_lstm_cases():
     assert len(LSTM_CASES) >= 30
 
@@ -50,7 +44,7 @@ def test_there_are_lstm_cases():
 @pytest.mark.parametrize("e", LSTM_CASES, ids=case_id)
 def test_forced_path_matches_keras(e, path, force):
     force(path)
-    model, data, xs = load(e)
+    model, data, xs = load_case(e)
     y = model.predict(xs)
     for i, yi in enumerate(y if isinstance(y, list) else [y]):
         np.testing.assert_allclose(yi, data[f"y_{i}"], rtol=0, atol=TOL, err_msg=f"output {i}")
@@ -71,7 +65,7 @@ def test_forced_path_matches_keras(e, path, force):
 def test_split_is_really_taken(force):
     force("split")
     e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
-    model, _, xs = load(e)
+    model, _, xs = load_case(e)
     assert len(parallel.cores().batch_parts(xs[0].shape[0], model.widest_recurrent())) == 2
 
 
@@ -81,7 +75,7 @@ def test_pre_and_gates_are_what_the_step_computed(path, force):
     if path != "fused":
         force(path)
     e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
-    model, _, xs = load(e)
+    model, _, xs = load_case(e)
     tr = model.trace(xs)
     for lt in tr.layers:
         layer = model.layer(lt.name)
@@ -102,7 +96,7 @@ def test_pre_and_gates_are_what_the_step_computed(path, force):
 
 def test_records_are_views_filled_by_the_steps():
     e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
-    model, _, xs = load(e)
+    model, _, xs = load_case(e)
     st = model.stepper(xs, record=True, readout=False)
     run = st.runs[next(iter(st.runs))]
     for name in ("x", "i", "f", "c~", "o", "C", "h"):
@@ -115,7 +109,7 @@ def test_records_are_views_filled_by_the_steps():
 
 def test_split_trace_equals_whole_trace(force):
     e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
-    model, _, xs = load(e)
+    model, _, xs = load_case(e)
     whole = model.trace(xs).as_dict()
     force("split")
     split = model.trace(xs).as_dict()
@@ -126,7 +120,7 @@ def test_split_trace_equals_whole_trace(force):
 
 def test_readouts_same_with_or_without_records():
     e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
-    model, _, xs = load(e)
+    model, _, xs = load_case(e)
     a = model.stepper(xs, record=True, readout=True)
     b = model.stepper(xs, record=False, readout=True)
     a.seek(3)
@@ -304,7 +298,7 @@ def test_there_are_gru_and_rnn_cases():
 @pytest.mark.parametrize("e", GRU_RNN_CASES, ids=case_id)
 def test_gru_rnn_paths_match_keras(e, path, force_projection):
     force_projection(path)
-    model, data, xs = load(e)
+    model, data, xs = load_case(e)
     y = model.predict(xs)
     for i, yi in enumerate(y if isinstance(y, list) else [y]):
         np.testing.assert_allclose(yi, data[f"y_{i}"], rtol=0, atol=TOL, err_msg=f"output {i}")
@@ -368,7 +362,7 @@ def test_a_step_allocates_nothing(kind, stepped, record):
     "stack_seq", "br_masking", "br_masking_init", "br_masking_merge", "br_nested_seq", "br_simplernn", "br_timedist",
     "br_multi_io", "br_gru_before")], ids=case_id)
 def test_layer_by_layer_records_equal_step_by_step(e, monkeypatch):
-    model, _, xs = load(e)
+    model, _, xs = load_case(e)
     calls = []
     real = Stepper._run_stage
     monkeypatch.setattr(Stepper, "_run_stage", lambda self, st: (calls.append(st.index), real(self, st)))
@@ -389,7 +383,7 @@ def test_layer_by_layer_records_equal_step_by_step(e, monkeypatch):
 
 def test_run_after_some_steps_finishes_step_by_step():
     e = next(e for e in LSTM_CASES if e["name"] == "stack_seq")
-    model, _, xs = load(e)
+    model, _, xs = load_case(e)
     st = model.stepper(xs, record=False, readout=False)
     st.seek(2)
     np.testing.assert_array_equal(st.run()[0], model.predict(xs))

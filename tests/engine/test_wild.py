@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import engine
-from lstm_inspector import cli
-from tests.engine.test_parity import TOL, max_err
+from tests.engine.helpers import TOL, max_err, run_cli
 from tests.fixture_index import FIXTURES, case_id, cases, find, manifest
 
 from . import crafted
@@ -35,12 +34,6 @@ def test_wild_fixtures_exist():
     assert not missing, f"missing fixtures (run tools/make_fixtures_wild.py): {missing}"
 
 
-def run(argv, capsys):
-    rc = cli.main(argv)
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 # --- diverged models --------------------------------------------------------------------------------------------------
 def test_diverged_model_names_layer_and_gate():
     e = find("wild_nan_lstm_gate", "k3keras")
@@ -60,7 +53,7 @@ def test_diverged_crafted_model_opens_and_replays_nan(tmp_path, capsys):
     assert [str(b) for b in m.nonfinite] == ["kernel: 1 inf of 3"]
     y = m.predict(np.random.RandomState(0).randn(2, 4, 2).astype("f4"))
     assert not np.isfinite(y).any()
-    rc, out, err = run(["info", str(p)], capsys)
+    rc, out, err = run_cli(["info", str(p)], capsys)
     assert rc == 0 and "NON-FINITE: kernel: 1 inf of 3" in out
     assert err.startswith("warning:") and "dense (kernel)" in err and err.count("\n") == 1
 
@@ -77,14 +70,14 @@ def test_inputs_with_nan_are_still_refused(tmp_path):
 def test_info_describes_unsupported_layer_and_exits_0(tmp_path, capsys):
     cfg = crafted.with_layer(crafted.tiny_config(), 1, {"class_name": "FancyAttention", "config": {"name": "fancy"}})
     p = crafted.tiny_h5(tmp_path / "m.h5", config=cfg)
-    rc, out, err = run(["info", str(p)], capsys)
+    rc, out, err = run_cli(["info", str(p)], capsys)
     assert rc == 0
     assert "fancy" in out and "UNSUPPORTED" in out and "W_i (2, 3)" in out and "dense" in out
     assert err.count("\n") == 1 and err.startswith("warning:") and "FancyAttention" in err
     x = tmp_path / "x.npy"
     np.save(x, np.zeros((1, 4, 2), "f4"))
     for cmd in ("predict", "trace"):
-        rc, out, err = run([cmd, str(p), "-i", str(x), "-o", str(tmp_path / "y.npz")], capsys)
+        rc, out, err = run_cli([cmd, str(p), "-i", str(x), "-o", str(tmp_path / "y.npz")], capsys)
         assert rc == 2 and err.count("\n") == 1 and err.startswith(f"error: {p}:") and "FancyAttention" in err
     assert not (tmp_path / "y.npz").exists()
 
@@ -94,7 +87,7 @@ UNBUILT = FIXTURES / "k3keras" / "wild_unbuilt.keras"
 
 
 def test_unbuilt_model_info_shows_architecture(capsys):
-    rc, out, err = run(["info", str(UNBUILT)], capsys)
+    rc, out, err = run_cli(["info", str(UNBUILT)], capsys)
     assert rc == 0
     assert "weights:  NONE" in out and "saved before it was built" in out
     assert "LSTM" in out and "units=4" in out and "GRU" in out and "Dense" in out
@@ -108,7 +101,7 @@ def test_unbuilt_model_refuses_to_run(tmp_path, capsys):
         m.predict(np.zeros((1, 5, 3), "f4"))
     x = tmp_path / "x.npy"
     np.save(x, np.zeros((1, 5, 3), "f4"))
-    rc, _, err = run(["predict", str(UNBUILT), "-i", str(x), "-o", str(tmp_path / "y.npy")], capsys)
+    rc, _, err = run_cli(["predict", str(UNBUILT), "-i", str(x), "-o", str(tmp_path / "y.npy")], capsys)
     assert rc == 2 and err.count("\n") == 1 and err.startswith(f"error: {UNBUILT}:") and "no weights" in err
 
 
@@ -163,11 +156,11 @@ def test_float64_cli(tmp_path, capsys):
     data = np.load(FIXTURES / e["data"])
     x = tmp_path / "x.npy"
     np.save(x, data["x_0"])
-    rc, _, err = run(["predict", str(FIXTURES / e["model"]), "-i", str(x), "-o", str(tmp_path / "y.npy"), "--float64"], capsys)
+    rc, _, err = run_cli(["predict", str(FIXTURES / e["model"]), "-i", str(x), "-o", str(tmp_path / "y.npy"), "--float64"], capsys)
     assert rc == 0 and err == ""
     y = np.load(tmp_path / "y.npy")
     assert y.dtype == np.float64 and max_err(y, data["y_0"].astype(np.float64)) <= TOL
-    rc, _, err = run(["trace", str(FIXTURES / e["model"]), "-i", str(x), "-o", str(tmp_path / "t.npz"), "--float64"], capsys)
+    rc, _, err = run_cli(["trace", str(FIXTURES / e["model"]), "-i", str(x), "-o", str(tmp_path / "t.npz"), "--float64"], capsys)
     assert rc == 0 and err == ""
     with np.load(tmp_path / "t.npz") as t:
         assert t["y_0"].dtype == np.float64 and all(t[k].dtype == np.float64 for k in t.files if k.endswith("/h"))

@@ -17,8 +17,8 @@ import engine
 from engine.compare import max_abs_diff
 from engine.inputs import load_inputs
 from lstm_inspector import cli
+from tests.engine.helpers import TOL
 
-TOL = 1e-5
 ROOT = Path(__file__).resolve().parents[2]
 
 
