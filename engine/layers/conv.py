@@ -22,20 +22,29 @@ def conv_padding(L: int, k_eff: int, stride: int, padding: str) -> tuple[int, in
     raise ValueError(padding)
 
 
+def conv_options(layer, n: int = 1, paddings=("valid", "same")) -> tuple[tuple[int, ...], tuple[int, ...],
+                                                                         tuple[int, ...], str]:
+    """(kernel_size, strides, dilation_rate, padding) of a convolution layer's config (Conv1D/2D/3D, ConvLSTM1D/2D/3D),
+    each refused naming the layer where Keras would not build it."""
+    kernel_size = layer.int_tuple("kernel_size", n=n)
+    strides = layer.int_tuple("strides", 1, n=n)
+    dilation = layer.int_tuple("dilation_rate", 1, n=n)
+    padding = str(layer.config.get("padding", "valid")).lower()
+    if padding not in paddings:
+        raise FormatError(f"layer {layer.name!r}: unknown padding {padding!r}")
+    if max(strides) > 1 and max(dilation) > 1:
+        raise FormatError(f"layer {layer.name!r}: strides > 1 together with dilation_rate > 1 is not valid in Keras")
+    return kernel_size, strides, dilation, padding
+
+
 @register("Conv1D", "Convolution1D")
 class Conv1D(Layer):
     def __init__(self, name, class_name, config, ctx):
         super().__init__(name, class_name, config, ctx)
         self.channels_last()
         self.filters = self.int_option("filters")
-        (self.k,) = self.int_tuple("kernel_size")
-        (self.stride,) = self.int_tuple("strides", 1)
-        (self.dilation,) = self.int_tuple("dilation_rate", 1)
-        self.padding = str(config.get("padding", "valid")).lower()
-        if self.padding not in ("valid", "same", "causal"):
-            raise FormatError(f"layer {name!r}: unknown padding {self.padding!r}")
-        if self.stride > 1 and self.dilation > 1:
-            raise FormatError(f"layer {name!r}: strides > 1 together with dilation_rate > 1 is not valid in Keras")
+        paddings = ("valid", "same", "causal")
+        (self.k,), (self.stride,), (self.dilation,), self.padding = conv_options(self, paddings=paddings)
         if config.get("groups", 1) != 1:
             raise unsupported(f"{class_name}(groups={config.get('groups')})", name)
         self.use_bias = bool(config.get("use_bias", True))

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import FormatError, InputShapeError
 from .base import register
+from .conv import conv_options
 from .recurrent import CellLayer, Records, RecurrentRun
 from .spatial import conv_nd, data_format, output_size, to_channels_first
 
@@ -35,14 +36,7 @@ class ConvLSTM(CellLayer):
         n = self.rank
         self.filters = self.units
         self.channels_first = data_format(self)
-        self.kernel_size = self.int_tuple("kernel_size", n=n)
-        self.strides = self.int_tuple("strides", 1, n=n)
-        self.dilation = self.int_tuple("dilation_rate", 1, n=n)
-        self.padding = str(config.get("padding", "valid")).lower()
-        if self.padding not in ("valid", "same"):
-            raise FormatError(f"layer {name!r}: unknown padding {self.padding!r}")
-        if max(self.strides) > 1 and max(self.dilation) > 1:
-            raise FormatError(f"layer {name!r}: strides > 1 together with dilation_rate > 1 is not valid in Keras")
+        self.kernel_size, self.strides, self.dilation, self.padding = conv_options(self, n)
         self.act = self.activation("activation", "tanh")
         self.rec_act = self.activation("recurrent_activation", "sigmoid")
         self.use_bias = bool(config.get("use_bias", True))

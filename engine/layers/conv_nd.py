@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..activations import activation_name
 from ..errors import FormatError, InputShapeError
 from .base import Layer, register, unsupported
+from .conv import conv_options
 from .spatial import conv_nd, data_format, output_size, to_channels_first, to_channels_last
 
 
@@ -16,14 +17,7 @@ class ConvND(Layer):
         n = self.rank
         self.channels_first = data_format(self)
         self.filters = self.int_option("filters")
-        self.kernel_size = self.int_tuple("kernel_size", n=n)
-        self.strides = self.int_tuple("strides", 1, n=n)
-        self.dilation = self.int_tuple("dilation_rate", 1, n=n)
-        self.padding = str(config.get("padding", "valid")).lower()
-        if self.padding not in ("valid", "same"):
-            raise FormatError(f"layer {name!r}: unknown padding {self.padding!r}")
-        if max(self.strides) > 1 and max(self.dilation) > 1:
-            raise FormatError(f"layer {name!r}: strides > 1 together with dilation_rate > 1 is not valid in Keras")
+        self.kernel_size, self.strides, self.dilation, self.padding = conv_options(self, n)
         if config.get("groups", 1) != 1:
             raise unsupported(f"{class_name}(groups={config.get('groups')})", name)
         self.use_bias = bool(config.get("use_bias", True))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -15,6 +16,7 @@ from engine.describe import describe_model
 from engine.errors import InputShapeError
 from engine.layers.conv_lstm import ConvLSTM
 from engine.layers.spatial import conv_nd
+from tests.engine.helpers import load_fixture, node
 from tests.fixture_index import FIXTURES, find, manifest
 
 ALL = ("k2h5", "k3h5", "k3keras")
@@ -28,17 +30,6 @@ WILD = next((p for p in (ROOT.parent / "shared" / "wild", ROOT.parent.parent / "
             ROOT.parent / "shared" / "wild")
 
 
-def load(name, fmt):
-    e = find(name, fmt)
-    m = engine.load_model(FIXTURES / e["model"])
-    d = np.load(FIXTURES / e["data"], allow_pickle=False)
-    return m, d, [d[f"x_{i}"] for i in range(len(m.graph.inputs))]
-
-
-def node(m, name):
-    return next(n for n in m.graph.nodes if n.qualname == name)
-
-
 def test_conv_fixtures_exist():
     have = {(e["name"], e["format"]) for e in manifest()}
     missing = [f"{fmt}/{name}" for name, fmts in EXPECTED.items() for fmt in fmts if (name, fmt) not in have]
@@ -49,7 +40,7 @@ def test_conv_fixtures_exist():
 @pytest.mark.parametrize("name", CONVLSTM)
 def test_every_convlstm_step_is_checked_against_keras(name, fmt):
     """The parity test compares records with Keras' per-step states: every ConvLSTM fed causally has them."""
-    m, d, xs = load(name, fmt)
+    m, d, xs = load_fixture(name, fmt)
     st = m.stepper(xs, record=True, readout=False)
     st.run()
     convs = [n for n in m.graph.nodes if isinstance(n.layer, ConvLSTM)]
@@ -67,7 +58,7 @@ def test_every_convlstm_step_is_checked_against_keras(name, fmt):
 
 @pytest.mark.parametrize("fmt", ("k2h5", "k3keras"))
 def test_convlstm_gates_are_views_in_keras_order(fmt):
-    m, _, _ = load("cv_convlstm2d", fmt)
+    m, _, _ = load_fixture("cv_convlstm2d", fmt)
     L = m.layer("clstm_1")
     F = L.filters
     assert L.gate_names == ("i", "f", "c", "o") and L.kernel.shape == (3, 3, 2, 4 * F)
@@ -87,7 +78,7 @@ def _sigmoid(z):
 def test_convlstm_records_follow_the_cell(fmt):
     """pre = (x * W + b) + h_{t-1} * U; the gates are its activations; C and h follow; and the records hold maps
     (batch, T, *spatial, filters), processing order (go_backwards reads the last frame first)."""
-    m, d, xs = load("cv_convlstm2d", fmt)
+    m, d, xs = load_fixture("cv_convlstm2d", fmt)
     st = m.stepper(xs, record=True, readout=False)
     st.run()
     L = m.layer("clstm_1")
@@ -118,14 +109,14 @@ def test_convlstm_records_follow_the_cell(fmt):
 
 
 def test_convlstm_channels_first_records_in_its_layout():
-    m, d, xs = load("cv_convlstm2d_cf", "k3keras")
+    m, d, xs = load_fixture("cv_convlstm2d_cf", "k3keras")
     st = m.stepper(xs, record=True, readout=False)
     st.run()
     L = m.layer("clstm_cf")
     rec = st.runs[node(m, "clstm_cf").id].records
     assert rec["h"].shape == d["hseq__clstm_cf"].shape == (2, 3, 3, 6, 5)  # (batch, T, filters, rows, cols)
     np.testing.assert_array_equal(L.channel(rec["h"][0, 1], 2), rec["h"][0, 1, 2])
-    L2 = load("cv_convlstm2d", "k3keras")[0].layer("clstm_1")  # channels_last
+    L2 = load_fixture("cv_convlstm2d", "k3keras")[0].layer("clstm_1")  # channels_last
     a = np.arange(6 * 6 * 3, dtype=np.float32).reshape(6, 6, 3)
     np.testing.assert_array_equal(L2.channel(a, 1), a[..., 1])
 
@@ -133,14 +124,14 @@ def test_convlstm_channels_first_records_in_its_layout():
 def test_stepped_convlstm_is_one_stage_with_its_source():
     """A ConvLSTM on another one's sequence steps with it (one stage), like stacked LSTMs; with a pooling layer
     between them (not per-step), a second stage."""
-    m, _, _ = load("cv_convlstm1d", "k3keras")
+    m, _, _ = load_fixture("cv_convlstm1d", "k3keras")
     assert len(m.schedule.stages) == 1 and len(m.schedule.stages[0].recurrent) == 2
-    m2, _, _ = load("cv_convlstm2d_options", "k3keras")
+    m2, _, _ = load_fixture("cv_convlstm2d_options", "k3keras")
     assert len(m2.schedule.stages) == 2
 
 
 def test_lrcn_layers_described():
-    m, _, _ = load("cv_lrcn", "k3keras")
+    m, _, _ = load_fixture("cv_lrcn", "k3keras")
     text = describe_model(m)
     assert "layer=Conv2D, filters=4, kernel_size=(3, 3), padding=same, activation=relu" in text
     assert "layer=AveragePooling2D, pool_size=(2, 2), strides=(2, 2), padding=same" in text
@@ -153,6 +144,7 @@ def _edit_config(tmp_path, name, fmt, edit):
     import shutil
 
     e = find(name, fmt)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     dst = tmp_path / Path(e["model"]).name
     shutil.copy(FIXTURES / e["model"], dst)
     with h5py.File(dst, "r+") as f:
@@ -184,8 +176,44 @@ def test_grouped_conv_and_bidirectional_convlstm_refused_by_name(tmp_path):
         engine.load_model(path)
 
 
+@pytest.mark.parametrize("name, cls, n, paddings", [("br_conv1d_valid", "Conv1D", 1, ("valid", "same", "causal")),
+                                                     ("cv_conv2d_options", "Conv2D", 2, ("valid", "same")),
+                                                     ("cv_convlstm2d", "ConvLSTM2D", 2, ("valid", "same"))])
+def test_conv_options_keras_would_not_build_are_refused_by_name(tmp_path, name, cls, n, paddings):
+    """Conv1D/2D and ConvLSTM read their options with one helper: an unknown padding (``causal`` is Conv1D's only),
+    a stride together with a dilation, or a kernel_size of another rank is refused naming the layer; the paddings
+    Keras takes (in any case) are not."""
+    def first(layers):
+        return next(l["config"] for l in layers if l["class_name"] == cls)
+
+    def load_error(key, edit):
+        path = _edit_config(tmp_path / key, name, "k2h5", edit)
+        with h5py.File(path, "r") as f:
+            layer = first(json.loads(f.attrs["model_config"])["config"]["layers"])["name"]
+        try:
+            engine.load_model(path)
+        except engine.ModelFileError as e:
+            return layer, str(e)
+        return layer, ""
+
+    def setter(**kv):
+        return lambda layers: first(layers).update(kv)
+
+    for padding in paddings:
+        _, msg = load_error(padding, setter(padding=padding.upper()))
+        assert "padding" not in msg
+    others = [p for p in ("reflect", "causal") if p not in paddings]
+    for padding in others:
+        layer, msg = load_error(padding, setter(padding=padding))
+        assert f"layer {layer!r}: unknown padding {padding!r}" in msg
+    layer, msg = load_error("strided", setter(strides=[2] * n, dilation_rate=[2] * n))
+    assert f"layer {layer!r}: strides > 1 together with dilation_rate > 1 is not valid in Keras" in msg
+    layer, msg = load_error("rank", setter(kernel_size=[3] * (n + 1)))
+    assert f"layer {layer!r}: kernel_size=[{', '.join(['3'] * (n + 1))}] is not {n} whole number(s)" in msg
+
+
 def test_convlstm_wrong_input_is_one_line_error():
-    m, _, xs = load("cv_convlstm2d", "k3keras")
+    m, _, xs = load_fixture("cv_convlstm2d", "k3keras")
     with pytest.raises(InputShapeError, match="needs .* with 2 channels") as ei:
         m.layer("clstm_1").call([np.zeros((1, 4, 6, 6, 3), np.float32)])
     assert "\n" not in str(ei.value)
@@ -205,7 +233,7 @@ def test_kernel_exports_as_rows_of_tap_and_channel(tmp_path):
     rows the weights table shows; .npy keeps its shape."""
     from engine.export import save_matrix
 
-    m, _, _ = load("cv_convlstm3d", "k3keras")
+    m, _, _ = load_fixture("cv_convlstm3d", "k3keras")
     W_f = m.layer("clstm3").gate("W", "f")
     assert W_f.ndim == 5
     save_matrix(tmp_path / "w.csv", W_f)
@@ -223,7 +251,7 @@ def test_big_frames_convolve_tap_by_tap_and_still_match_keras(name, monkeypatch)
     instead of building it: the same numbers as Keras."""
     import engine.layers.spatial as spatial
 
-    m, d, xs = load(name, "k3keras")
+    m, d, xs = load_fixture(name, "k3keras")
     calls = []
     real = spatial._patches
     monkeypatch.setattr(spatial, "_patches", lambda *a: calls.append(1) or real(*a))
