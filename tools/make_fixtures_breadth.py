@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fixture_common import layer_outputs, randomise, reset_states, save_checked  # noqa: E402
+from fixture_common import (  # noqa: E402
+    keras_for, layer_outputs, merge_manifest, randomise, reset_states, run_workers, save_checked, seed_case,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
@@ -412,13 +412,7 @@ TAGS = {"masking": ["mask"], "masking_bidi": ["mask"], "masking_state": ["mask"]
 
 # --------------------------------------------------------------------------------------------------------------------
 def generate(major: int, names: list[str]) -> list[dict]:
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    if major == 2:
-        os.environ["TF_USE_LEGACY_KERAS"] = "1"
-        import tf_keras as K
-    else:
-        import keras as K
-    import tensorflow as tf
+    K, tf = keras_for(major)
 
     entries = []
     for name in names:
@@ -431,10 +425,7 @@ def generate(major: int, names: list[str]) -> list[dict]:
 
 def generate_one(K, tf, major, name):
     fn = CASES[name]
-    seed = sum(map(ord, name)) * 7 + major
-    np.random.seed(seed)
-    tf.random.set_seed(seed)
-    K.utils.set_random_seed(seed)
+    seed = seed_case(K, tf, name, major)
     model, xs = fn(K, major)
     randomise(model, np.random.RandomState(seed))
     ys = model.predict(xs, verbose=0)
@@ -593,18 +584,9 @@ def main(argv):
         if n not in CASES and n != "legacy":
             raise SystemExit(f"unknown case {n}; known: {sorted(CASES)} and legacy")
     cases_ = [n for n in names if n != "legacy"]
-    all_entries = []
-    for major in ((2, 3) if cases_ else ()) + ((1,) if "legacy" in names else ()):
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tf_:
-            tmp = tf_.name
-        subprocess.run([sys.executable, __file__, "--worker", str(major), tmp, *cases_], check=True)
-        all_entries.extend(json.loads(Path(tmp).read_text()))
-        os.unlink(tmp)
-    old = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else []
-    keep = [e for e in old if (e["name"], e["format"]) not in {(x["name"], x["format"]) for x in all_entries}]
-    merged = sorted(keep + all_entries, key=lambda e: (e["name"], e["format"]))
-    MANIFEST.write_text(json.dumps(merged, indent=1) + "\n")
-    print(f"{len(all_entries)} fixtures written; {MANIFEST.relative_to(ROOT)} has {len(merged)} entries")
+    majors = ((2, 3) if cases_ else ()) + ((1,) if "legacy" in names else ())
+    all_entries = run_workers(__file__, majors, cases_)
+    merge_manifest(MANIFEST, all_entries)
 
 
 if __name__ == "__main__":

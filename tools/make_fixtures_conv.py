@@ -15,16 +15,15 @@ suffix for ``go_backwards``). Entries go to ``tests/fixtures/MANIFEST_conv.json`
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fixture_common import layer_outputs, randomise, save_checked  # noqa: E402
+from fixture_common import (  # noqa: E402
+    keras_for, layer_outputs, merge_manifest, randomise, run_workers, save_checked, seed_case,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
@@ -230,13 +229,7 @@ def rnn_states(K, model, xs):
 
 
 def generate(major: int, names: list[str]) -> list[dict]:
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    if major == 2:
-        os.environ["TF_USE_LEGACY_KERAS"] = "1"
-        import tf_keras as K
-    else:
-        import keras as K
-    import tensorflow as tf
+    K, tf = keras_for(major)
 
     entries = []
     for name in names:
@@ -248,10 +241,7 @@ def generate(major: int, names: list[str]) -> list[dict]:
 
 
 def generate_one(K, tf, major, name):
-    seed = sum(map(ord, name)) * 7 + major
-    np.random.seed(seed)
-    tf.random.set_seed(seed)
-    K.utils.set_random_seed(seed)
+    seed = seed_case(K, tf, name, major)
     model, xs = CASES[name](K, major)
     randomise(model, np.random.RandomState(seed))
     ys = model.predict(xs, verbose=0)
@@ -290,19 +280,8 @@ def main(argv):
     unknown = [n for n in names if n not in CASES]
     if unknown:
         raise SystemExit(f"unknown cases {unknown}; known: {sorted(CASES)}")
-    all_entries = []
-    for major in (2, 3):
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
-            tmp = fh.name
-        subprocess.run([sys.executable, __file__, "--worker", str(major), tmp, *names], check=True)
-        all_entries.extend(json.loads(Path(tmp).read_text()))
-        os.unlink(tmp)
-    old = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else []
-    done = {(e["name"], e["format"]) for e in all_entries}
-    merged = sorted([e for e in old if (e["name"], e["format"]) not in done] + all_entries,
-                    key=lambda e: (e["name"], e["format"]))
-    MANIFEST.write_text(json.dumps(merged, indent=1) + "\n")
-    print(f"{len(all_entries)} fixtures written; {MANIFEST.relative_to(ROOT)} has {len(merged)} entries")
+    all_entries = run_workers(__file__, (2, 3), names)
+    merge_manifest(MANIFEST, all_entries)
 
 
 if __name__ == "__main__":
