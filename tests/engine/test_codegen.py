@@ -16,12 +16,11 @@ import pytest
 import engine
 from engine.codegen import CodegenError, generate, write_code
 from lstm_inspector import cli as main
+from tests.engine.helpers import TOL, max_err
 from tests.fixture_index import FIXTURES, case_id, cases, find
 
 from . import crafted
-from .test_parity import max_err
 
-TOL = 1e-5
 #: the classes the generator writes out: a refusal naming one of them is a failure
 WRITTEN = {"LSTM", "GRU", "SimpleRNN", "Bidirectional", "Dense", "TimeDistributed", "Embedding", "Masking", "Dropout",
            "SpatialDropout1D", "GaussianNoise", "Activation", "RepeatVector", "Flatten", "Reshape", "Permute", "Add",
