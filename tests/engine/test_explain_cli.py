@@ -9,19 +9,13 @@ import pytest
 
 import engine
 from engine.explain import explain_value
-from lstm_inspector import cli as main
+from tests.engine.helpers import run_cli
 from tests.fixture_index import FIXTURES, find
 
 
 def _paths(name, fmt="k2h5"):
     e = find(name, fmt)
     return str(FIXTURES / e["model"]), str(FIXTURES / e["data"])
-
-
-def run(argv, capsys):
-    rc = main.main(argv)
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 @pytest.mark.parametrize("name,layer,gate", [("sine", "lstm", "f"), ("br_gru_after", "gru_1", "hh"),
@@ -32,7 +26,7 @@ def test_json_lists_every_term(name, layer, gate, capsys):
     model, data = _paths(name)
     if name == "br_simplernn":
         layer = next(n.qualname for n in engine.load_model(model).graph.nodes if n.layer.class_name == "SimpleRNN")
-    rc, out, err = run(["explain", model, "--input", data, "--sample", "1", "--layer", layer, "--step", "2",
+    rc, out, err = run_cli(["explain", model, "--input", data, "--sample", "1", "--layer", layer, "--step", "2",
                         "--unit", "0", "--gate", gate, "--json"], capsys)
     assert rc == 0, err
     d = json.loads(out)
@@ -54,7 +48,7 @@ def test_json_lists_every_term(name, layer, gate, capsys):
 
 def test_text_shows_equation_and_top_terms(capsys):
     model, data = _paths("sine")
-    rc, out, err = run(["explain", model, "--input", data, "--layer", "lstm", "--step", "3", "--unit", "2",
+    rc, out, err = run_cli(["explain", model, "--input", data, "--layer", "lstm", "--step", "3", "--unit", "2",
                         "--gate", "i", "--top", "4"], capsys)
     assert rc == 0 and err == ""
     lines = out.splitlines()
@@ -66,7 +60,7 @@ def test_text_shows_equation_and_top_terms(capsys):
 
 def test_without_gate_every_gate_and_state(capsys):
     model, data = _paths("sine")
-    rc, out, _ = run(["explain", model, "--input", data, "--layer", "lstm", "--step", "0", "--unit", "0",
+    rc, out, _ = run_cli(["explain", model, "--input", data, "--layer", "lstm", "--step", "0", "--unit", "0",
                       "--json"], capsys)
     assert rc == 0
     assert [d["gate"] for d in json.loads(out)] == ["i", "f", "c", "o", "C", "h"]
@@ -83,6 +77,6 @@ def test_errors_one_line_exit_2(extra, needle, capsys):
     model, data = _paths("sine")
     argv = ["explain", model, "--input", data, "--step", "0", "--unit", "0"]
     # later options win in argparse: the case's own values replace the defaults above
-    rc, out, err = run(argv + extra, capsys)
+    rc, out, err = run_cli(argv + extra, capsys)
     assert rc == 2 and out == ""
     assert err.startswith("error: ") and needle in err and err.count("\n") == 1

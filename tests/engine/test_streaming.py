@@ -11,16 +11,15 @@ import engine
 from engine.streaming import Cancelled, dataset_stats, trace_to_h5
 from engine.unit_stats import SAT_HI, SAT_LO
 from lstm_inspector import cli as main
+from tests.engine.helpers import load_fixture
 from tests.fixture_index import FIXTURES, find
 
 from . import crafted
 
 
 def load(name, fmt="k2h5"):
-    e = find(name, fmt)
-    model = engine.load_model(FIXTURES / e["model"])
-    data = np.load(FIXTURES / e["data"], allow_pickle=False)
-    return model, [data[f"x_{i}"] for i in range(len(model.graph.inputs))]
+    model, _, xs = load_fixture(name, fmt)
+    return model, xs
 
 
 def direct(trace_arrays, prefix, name, mask_key):

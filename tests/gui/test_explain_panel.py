@@ -9,14 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from tests.fixture_index import FIXTURES, find
-
-from .test_window import DEMO, wait_loaded
-
-
-def paths(name, fmt="k3keras"):
-    e = find(name, fmt)
-    return str(FIXTURES / e["model"]), str(FIXTURES / e["data"])
+from tests.gui.helpers import DEMO, fixture_paths, wait_loaded
 
 
 def click_view(qtbot, window, plot, x, y):
@@ -45,7 +38,7 @@ def open_at(window, qtbot, model, data, steps):
 
 
 def test_click_a_gate_bar_and_read_the_numbers_back(window, qtbot):
-    panel = open_at(window, qtbot, *paths("toy_tanh_sigmoid"), steps=3)
+    panel = open_at(window, qtbot, *fixture_paths("toy_tanh_sigmoid"), steps=3)
     assert not window.explain_tools.dock.isVisible()
     rec = records(window)
     f_val = float(rec["f"][0, 2, 1])
@@ -75,7 +68,7 @@ def test_click_a_gate_bar_and_read_the_numbers_back(window, qtbot):
 
 
 def test_panel_follows_the_stepper(window, qtbot):
-    panel = open_at(window, qtbot, *paths("toy_tanh_sigmoid"), steps=2)
+    panel = open_at(window, qtbot, *fixture_paths("toy_tanh_sigmoid"), steps=2)
     panel.show_value(gate="o", unit=3)
     assert panel.explanation.step == 1
     window.session.step()
@@ -90,7 +83,7 @@ def test_panel_follows_the_stepper(window, qtbot):
 
 
 def test_gru_candidate_and_states(window, qtbot):
-    panel = open_at(window, qtbot, *paths("br_gru_after"), steps=4)
+    panel = open_at(window, qtbot, *fixture_paths("br_gru_after"), steps=4)
     rec = records(window)
     names = list(window.plots.gate_curves)
     k = names.index("h~")
@@ -120,7 +113,7 @@ def test_heatmap_cell_click_explains_that_step(window, qtbot):
 
 
 def test_bidirectional_direction(window, qtbot):
-    panel = open_at(window, qtbot, *paths("br_bidi_concat"), steps=2)
+    panel = open_at(window, qtbot, *fixture_paths("br_bidi_concat"), steps=2)
     window.plots.direction_box.setCurrentText("backward")
     panel.show_value(gate="i", unit=0)
     ex = panel.explanation
@@ -129,7 +122,7 @@ def test_bidirectional_direction(window, qtbot):
 
 
 def test_export_as_numpy_code(window, qtbot, tmp_path):
-    model, data = paths("br_gru_after")
+    model, data = fixture_paths("br_gru_after")
     window.load_now(model, data)
     wait_loaded(qtbot, window)
     window.explain_tools.export_code(str(tmp_path))
@@ -145,7 +138,7 @@ def test_export_as_numpy_code(window, qtbot, tmp_path):
 
 
 def test_units_by_time_heatmaps_order_and_health(window, qtbot):
-    model, data = paths("br_gru_after")
+    model, data = fixture_paths("br_gru_after")
     window.load_now(model, data)
     wait_loaded(qtbot, window)
     tools = window.explain_tools
