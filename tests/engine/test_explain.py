@@ -13,15 +13,14 @@ import engine
 from engine.explain import (ExplainError, activation_curve, cell_sources, explain, explain_readout, explain_value,
                             explainable, readout_dense, targets)
 from engine.layers.recurrent import RecurrentLayer
+from tests.engine.helpers import load_case
 from tests.fixture_index import FIXTURES, case_id, cases
 
 REL = 1e-6
 
 
 def load(e, record=True):
-    model = engine.load_model(FIXTURES / e["model"])
-    data = np.load(FIXTURES / e["data"], allow_pickle=False)
-    xs = [data[f"x_{i}"] for i in range(len(model.graph.inputs))]
+    model, _, xs = load_case(e)
     st = model.stepper(xs, record=record, readout=False)
     st.run()
     return model, st
