@@ -222,3 +222,25 @@ def member_data_range(path, name: str):
     head = raw[info.header_offset:info.header_offset + 30]
     start = info.header_offset + 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
     return start, start + info.compress_size
+
+
+def chain_config(n: int, reverse: bool = False, class_name: str = "Activation", extra: dict | None = None):
+    """A Functional model: an input, then ``n`` weightless layers each fed by the previous one (Keras 2 style);
+    ``reverse`` lists the layers last first, so every layer appears before the one that feeds it."""
+    layers = [{"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+               "config": {"name": "in", "batch_input_shape": [None, 4, FEATURES], "dtype": "float32"}}]
+    prev = "in"
+    for i in range(n):
+        name = f"a{i}"
+        cfg = {"name": name, "activation": "linear", **(extra or {})}
+        layers.append({"class_name": class_name, "name": name, "config": cfg, "inbound_nodes": [[[prev, 0, 0, {}]]]})
+        prev = name
+    if reverse:
+        layers = layers[:1] + layers[:0:-1]
+    return {"class_name": "Functional", "config": {"name": "chain", "layers": layers,
+                                                   "input_layers": [["in", 0, 0]], "output_layers": [[prev, 0, 0]]}}
+
+
+def weightless_h5(path, config, keras_version="2.21.0"):
+    """A Keras 2 full-model file whose layers have no weights (a config-only test)."""
+    return tiny_h5(path, config=config, weights={}, keras_version=keras_version)
