@@ -14,6 +14,7 @@ from .errors import FormatError, UnsupportedLayerError
 from .layers.legacy import adapt_keras1
 from .layers.base import CODE_CARRYING, LAYER_TYPES, BuildContext, Layer, unsupported
 from .limits import DEFAULT, Limits
+from .printable import clip
 from .shape_budget import check_static
 from .weights import WeightGroup
 
@@ -174,7 +175,7 @@ class _Builder:
 
             cls = OP_TYPES.get(class_name)
             if cls is None:
-                err = UnsupportedLayerError(class_name, name, f"operation {class_name!r} (keras.ops) is not supported")
+                err = UnsupportedLayerError(class_name, name, f"operation {clip(class_name, 80)!r} (keras.ops) is not supported")
                 if self.strict:
                     raise err
                 layer = UnsupportedLayer(name, class_name, config, err)
@@ -278,6 +279,13 @@ class _Builder:
                 raise FormatError("nested Sequential model called with several inputs")
             current = inputs[0]
             model_inputs = inputs
+        seen: set[str] = set()
+        for spec in layer_specs:
+            nm = (spec.get("config") or {}).get("name", spec.get("name")) if isinstance(spec, dict) else None
+            if isinstance(nm, str):
+                if nm in seen:
+                    raise FormatError(_duplicate(nm))
+                seen.add(nm)
         k = 0
         for spec in layer_specs:
             if not isinstance(spec, dict):
@@ -310,6 +318,8 @@ class _Builder:
             nm = spec.get("name", (spec.get("config") or {}).get("name"))
             if not isinstance(nm, str):
                 raise FormatError("a layer has no name")
+            if nm in by_name:
+                raise FormatError(_duplicate(nm))
             by_name[nm] = spec
         in_refs = _ref_list(config.get("input_layers"))
         out_refs = _ref_list(config.get("output_layers"))
@@ -355,7 +365,9 @@ class _Builder:
                 mask_nodes = None if call.masks is None else [
                     None if m is None else produced[(m[0], m[1])][m[2]] for m in call.masks]
             except IndexError:
-                raise FormatError(f"layer {lname!r} reads an output its source does not have (broken graph)") from None
+                raise FormatError(f"layer {clip(str(lname), 80)!r} reads an output its source does not have (broken graph)") from None
+            if not in_nodes:
+                raise FormatError(f"layer {clip(str(lname), 80)!r} is called without any input")
             if spec.get("class_name") in MODEL_CLASSES:
                 sub = self.lookup(weights, lname, keys.get(lname))
                 _, outs = self.build(spec, _nested_weights(sub), prefix + lname + "/", in_nodes)
@@ -386,6 +398,13 @@ class _Builder:
         except (KeyError, IndexError):
             raise FormatError("model outputs name layers that are not in the graph") from None
         return model_inputs, model_outputs
+
+
+def _duplicate(name: str) -> str:
+    # Keras refuses such a model too ("All layers added to a Sequential model should have unique names", "The name
+    # … is used 2 times in the model"), and weights are matched to layers by name: one of the two would get the
+    # other's weights
+    return f"two layers are named {clip(name, 80)!r}; layer names must be unique (Keras refuses this model too)"
 
 
 def _auto_keys(specs: list) -> dict:

@@ -1,12 +1,13 @@
 """The loaded model: layers, weights, and the forward pass (through the stepper)."""
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import FormatError, ModelFileError
+from .errors import FormatError, ModelFileError, ModelRunError
 from .graph import Graph, UnsupportedLayer, build_graph
 from .layers.recurrent import RecurrentLayer
 from .limits import DEFAULT, Limits
@@ -108,7 +109,9 @@ class Model:
 
     def stepper(self, x, record: bool = True, readout: bool = True) -> Stepper:
         self._check_runnable()
-        return Stepper(self.graph, self._inputs(x, record), record=record, readout=readout, schedule=self.schedule)
+        xs = self._inputs(x, record)
+        with _run_errors():
+            return Stepper(self.graph, xs, record=record, readout=readout, schedule=self.schedule)
 
     def widest_recurrent(self) -> int:
         """Units of the widest recurrent layer (0 without any): what decides whether a batch is split."""
@@ -134,7 +137,9 @@ class Model:
 
         The stepper run to the end; a big batch runs as parts on every core, each part the same stepper."""
         self._check_runnable()
-        steppers = self._run_parts(self._inputs(x), record=False)
+        xs = self._inputs(x)
+        with _run_errors():
+            steppers = self._run_parts(xs, record=False)
         if len(steppers) == 1:
             outs = steppers[0].outputs()
         else:
@@ -145,8 +150,23 @@ class Model:
         """Every recurrent layer's gates and states at every step, and the readouts, for the whole batch ``x``
         (batch × T × units per array: trace the samples you want to see)."""
         self._check_runnable()
-        steppers = self._run_parts(self._inputs(x, record=True), record=True)
+        xs = self._inputs(x, record=True)
+        with _run_errors():
+            steppers = self._run_parts(xs, record=True)
         return concatenate_traces([build_trace(st) for st in steppers])
+
+
+@contextlib.contextmanager
+def _run_errors():
+    """A config value that passed every check at load can still make NumPy fail while running (an axis out of range
+    for the actual rank, shapes that do not broadcast): one line naming the error, never a traceback."""
+    try:
+        yield
+    except FormatError:
+        raise
+    except (ValueError, IndexError, TypeError, ArithmeticError, KeyError) as e:
+        detail = " ".join(str(e).split())[:160]
+        raise ModelRunError(f"the model cannot run on this input ({type(e).__name__}: {detail})") from None
 
 
 def load_model(path: str | os.PathLike, strict: bool = True, *, limits: Limits = DEFAULT, cancel: Cancel | None = None,
