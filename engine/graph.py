@@ -144,6 +144,7 @@ class _Builder:
         n_out = getattr(layer, "n_outputs", 1)
         node = Node(len(self.nodes), layer, inputs, n_out, qualname, mask_inputs=mask_inputs)
         in_shapes = [self.nodes[i].output_shapes[k] if k < len(self.nodes[i].output_shapes) else None for i, k in inputs]
+        _check_features(layer, qualname, in_shapes)
         try:
             node.output_shapes = list(layer.output_shape(in_shapes)) if in_shapes and None not in in_shapes else [None] * n_out
         except Exception:  # shapes are for display only
@@ -398,6 +399,24 @@ class _Builder:
         except (KeyError, IndexError):
             raise FormatError("model outputs name layers that are not in the graph") from None
         return model_inputs, model_outputs
+
+
+def _check_features(layer: Layer, qualname: str, in_shapes: list) -> None:
+    """A layer whose kernel fixes the features it reads (recurrent layers, Dense) must get that many from the layer
+    before it; otherwise the file contradicts itself (Keras could not have saved it) and the replay would fail in a
+    matrix product."""
+    if not in_shapes or not isinstance(in_shapes[0], tuple) or not in_shapes[0]:
+        return
+    got = in_shapes[0][-1]
+    kernel = getattr(layer, "kernel", None)
+    try:
+        want = layer.input_features if getattr(layer, "recurrent", False) else (
+            kernel.shape[0] if layer.class_name == "Dense" and kernel is not None and kernel.ndim == 2 else None)
+    except (NotImplementedError, AttributeError):
+        return
+    if isinstance(got, int) and isinstance(want, int) and got != want:
+        raise FormatError(f"layer {clip(qualname, 80)!r} ({layer.class_name}) gets {got} features, its kernel expects "
+                          f"{want}")
 
 
 def _duplicate(name: str) -> str:

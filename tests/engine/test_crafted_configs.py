@@ -120,3 +120,12 @@ def test_numpy_warnings_never_reach_stderr(tmp_path):
     r = subprocess.run([sys.executable, "main.py", "predict", str(p), "--input", str(x), "--output",
                         str(tmp_path / "y.npy")], cwd=root, capture_output=True, text=True)
     assert r.returncode == 0 and r.stderr == ""
+
+
+def test_kernel_that_does_not_fit_the_previous_layer(tmp_path):
+    # found by tools/fuzz.py: a mutated Concatenate axis fed 8 features to a SimpleRNN whose kernel reads 4; the
+    # replay failed in a matrix product. Refused at load, naming the layer.
+    w = crafted.tiny_weights()
+    w["dense"] = [("dense/kernel:0", np.ones((5, 1), "f4")), ("dense/bias:0", np.zeros(1, "f4"))]
+    msg = load_error(crafted.tiny_h5(tmp_path / "k.h5", weights=w))
+    assert "layer 'dense' (Dense) gets 3 features, its kernel expects 5" in msg
