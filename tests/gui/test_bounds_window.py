@@ -27,7 +27,7 @@ def test_memory_budget_is_a_setting_the_loads_use(window, qtbot, settings, monke
     assert window.memory_budget() == 20 * 1024
     settings.sync()
     assert QSettings(settings.fileName(), QSettings.IniFormat).value("max_memory") == str(20 * 1024)
-    assert window.limits().max_input_bytes == 20 * 1024
+    assert window.limits.max_input_bytes == 20 * 1024
 
     big = tmp_path / "big.npy"
     np.save(big, np.zeros((2000, 5, 1), "f4"))  # 40 KB: over the 20 KB budget
