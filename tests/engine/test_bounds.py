@@ -213,3 +213,9 @@ def test_parse_size():
     for bad in ("", "x", "0", "-1G", "nanG"):
         with pytest.raises(ValueError):
             parse_size(bad)
+
+
+def test_json_too_deep_for_the_parser_is_one_line(tmp_path):
+    text = '{"a": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    msg = load_error(crafted.tiny_h5(tmp_path / "bomb.h5", model_config_text=text))
+    assert "model_config" in msg and "RecursionError" in msg
