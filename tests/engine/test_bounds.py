@@ -3,7 +3,6 @@ size and depth are capped. Each test builds its hostile file with tests/engine/c
 from __future__ import annotations
 
 import io
-import json
 import time
 import zipfile
 
@@ -27,33 +26,17 @@ def load_error(path, **kw) -> str:
     return msg
 
 
-def repeat_config(*ns):
-    """LSTM(3) → RepeatVector(n0) → Flatten → RepeatVector(n1) → …: each stage multiplies the output size."""
-    extra = []
-    for k, n in enumerate(ns):
-        if k:
-            extra.append({"class_name": "Flatten", "config": {"name": f"flat{k}"}})
-        extra.append({"class_name": "RepeatVector", "config": {"name": f"rep{k}", "n": n}})
-    cfg = crafted.tiny_config(extra)
-    cfg["config"]["layers"].pop()  # no Dense: its kernel would have to match the amplified width
-    return cfg
-
-
-def lstm_only_weights():
-    return {"lstm": crafted.tiny_weights()["lstm"]}
-
-
 # --- shapes implied by the config ---------------------------------------------------------------------------------
 def test_amplifying_config_refused_at_load(tmp_path):
     # 3 → 3,000 → 3,000,000 → 3e9 floats per sample: 12 GB for one sample, refused before any replay
-    p = crafted.tiny_h5(tmp_path / "amp.h5", config=repeat_config(1000, 1000, 1000), weights=lstm_only_weights())
+    p = crafted.tiny_h5(tmp_path / "amp.h5", config=crafted.repeat_config(1000, 1000, 1000), weights=crafted.lstm_only_weights())
     msg = load_error(p)
     assert "'rep2'" in msg and "(None, 1000, 3000000)" in msg and "budget" in msg
 
 
 def test_repeat_vector_million_refused_for_the_input_batch(tmp_path):
     # RepeatVector(1,000,000) over LSTM(3): 12 MB per sample, so the budget decides with the input's batch
-    p = crafted.tiny_h5(tmp_path / "rv.h5", config=repeat_config(1_000_000), weights=lstm_only_weights())
+    p = crafted.tiny_h5(tmp_path / "rv.h5", config=crafted.repeat_config(1_000_000), weights=crafted.lstm_only_weights())
     m = engine.load_model(p, limits=Limits(max_activation_bytes=100 * 1024**2))
     x = np.zeros((16, 4, crafted.FEATURES), "f4")  # 16 × 12 MB = 192 MB > 100 MB
     with pytest.raises(engine.InputShapeError, match=r"'rep0' would output shape \(16, 1000000, 3\)"):
@@ -140,34 +123,22 @@ def test_nested_models_depth_refused(tmp_path):
 
 
 # --- decoded inputs ---------------------------------------------------------------------------------------------
-def _npy_with_header(path, shape, payload=b"\0" * 64):
-    hdr = {"descr": "<f4", "fortran_order": False, "shape": shape}
-    with open(path, "wb") as f:
-        np.lib.format.write_array_header_1_0(f, hdr)
-        f.write(payload)
-    return path
-
-
 def test_npy_header_declaring_1e12_elements_names_the_input(tmp_path):
-    p = _npy_with_header(tmp_path / "huge.npy", (10**12,))
+    p = crafted.npy_with_header(tmp_path / "huge.npy", (10**12,))
     with pytest.raises(ModelFileError) as ei:
         load_inputs(p)
     assert str(ei.value).startswith(f"{p}: the array declares shape (1000000000000,)") and "input budget" in str(ei.value)
 
 
 def test_npy_header_longer_than_the_file(tmp_path):
-    p = _npy_with_header(tmp_path / "short.npy", (1000,))
+    p = crafted.npy_with_header(tmp_path / "short.npy", (1000,))
     with pytest.raises(ModelFileError, match="truncated"):
         load_inputs(p)
 
 
 def test_npz_bomb_refused_before_decompressing(tmp_path, monkeypatch):
     # 200 MB of zeros deflated to ~200 KB: refused from the member's declared size and ratio, nothing inflated
-    p = tmp_path / "bomb.npz"
-    with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as z, z.open("x_0.npy", "w", force_zip64=True) as m:
-        np.lib.format.write_array_header_1_0(m, {"descr": "<f4", "fortran_order": False, "shape": (50_000_000,)})
-        for _ in range(12):
-            m.write(bytes(1 << 24))
+    p = crafted.npz_bomb(tmp_path / "bomb.npz")
     assert p.stat().st_size < 400_000
     monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("np.load reached"))
     for fn in (load_inputs, load_dataset):

@@ -1,7 +1,6 @@
 """Config values that used to escape as tracebacks (or be accepted silently) give one-line refusals."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -40,59 +39,19 @@ def test_duplicate_layer_names_in_a_functional_file(tmp_path):
     assert "two layers are named 'a1'" in load_error(crafted.weightless_h5(tmp_path / "dup.h5", cfg))
 
 
-def _bidi_cfg(merge_mode, bw_units):
-    return {"class_name": "Sequential", "config": {"name": "s", "layers": [
-        {"class_name": "Bidirectional", "config": {
-            "name": "bi", "merge_mode": merge_mode, "batch_input_shape": [None, 4, 2],
-            "layer": {"class_name": "LSTM", "config": {"name": "f", "units": 3}},
-            "backward_layer": {"class_name": "LSTM", "config": {"name": "b", "units": bw_units, "go_backwards": True}}}}]}}
-
-
-def _bidi_weights(bw_units):
-    rng = np.random.RandomState(0)
-    arrays = []
-    for u in (3, bw_units):
-        arrays += [(f"k{u}", rng.randn(2, 4 * u).astype("f4")), (f"r{u}", rng.randn(u, 4 * u).astype("f4")),
-                   (f"b{u}", rng.randn(4 * u).astype("f4"))]
-    return {"bi": arrays}
-
-
 @pytest.mark.parametrize("mode", ["sum", "mul", "ave"])
 def test_bidirectional_halves_with_different_units(tmp_path, mode):
-    p = crafted.tiny_h5(tmp_path / "bi.h5", config=_bidi_cfg(mode, 5), weights=_bidi_weights(5))
+    p = crafted.tiny_h5(tmp_path / "bi.h5", config=crafted.bidirectional_config(mode, 5), weights=crafted.bidirectional_weights(5))
     assert f"merge_mode '{mode}' needs both directions to have the same units (forward 3, backward 5)" in load_error(p)
 
 
 def test_bidirectional_concat_with_different_units_runs(tmp_path):
-    p = crafted.tiny_h5(tmp_path / "bi.h5", config=_bidi_cfg("concat", 5), weights=_bidi_weights(5))
+    p = crafted.tiny_h5(tmp_path / "bi.h5", config=crafted.bidirectional_config("concat", 5), weights=crafted.bidirectional_weights(5))
     assert engine.load_model(p).predict(np.ones((2, 4, 2), "f4")).shape == (2, 8)
 
 
-def _keras3_op_config(op_class, op_config):
-    """A Keras 3 functional config with one keras.ops operation applied to the input."""
-    tensor = lambda name: {"class_name": "__keras_tensor__", "config": {"shape": [None, 4, 2], "dtype": "float32",
-                                                                        "keras_history": [name, 0, 0]}}
-    layers = [
-        {"module": "keras.layers", "class_name": "InputLayer", "name": "in", "inbound_nodes": [],
-         "config": {"name": "in", "batch_shape": [None, 4, 2], "dtype": "float32"}},
-        {"module": "keras.src.ops.numpy", "class_name": op_class, "name": "op", "config": {"name": "op", **op_config},
-         "inbound_nodes": [{"args": [tensor("in")], "kwargs": {}}]},
-    ]
-    return {"class_name": "Functional", "config": {"name": "m", "layers": layers, "input_layers": [["in", 0, 0]],
-                                                   "output_layers": [["op", 0, 0]]}}
-
-
 def test_out_of_range_axis_is_one_line_against_the_model(tmp_path, capsys):
-    cfg = _keras3_op_config("Any", {"axis": 7, "keepdims": False})
-    members = crafted.tiny_keras_members()
-    members["config.json"] = json.dumps(cfg).encode()
-    import h5py, io
-
-    buf = io.BytesIO()
-    with h5py.File(buf, "w"):
-        pass
-    members["model.weights.h5"] = buf.getvalue()
-    p = crafted.keras_zip(tmp_path / "axis.keras", members)
+    p = crafted.keras3_op_model(tmp_path / "axis.keras", "Any", {"axis": 7, "keepdims": False})
     x = tmp_path / "x.npy"
     np.save(x, np.ones((2, 4, 2), "f4"))
     rc = cli.main(["predict", str(p), "--input", str(x), "--output", str(tmp_path / "y.npy")])

@@ -2,7 +2,6 @@
 from the file escaped, error lines one line and capped), through the real CLI entry point."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
