@@ -15,6 +15,7 @@ Headless subcommands never import Qt. Errors print one line ``error: <file>: <re
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -81,6 +82,7 @@ def _cli_parser() -> argparse.ArgumentParser:
         sp.add_argument("--max-memory", metavar="SIZE", type=_size_arg,
                         help="budget for the weights, one decoded input and the layer outputs of a replay, each "
                              "(e.g. 12G; default 8G weights, 4G input, 4G outputs)")
+        sp.add_argument("--max-layers", metavar="N", type=int, help="most layer calls a config may hold (default 100000)")
     explain_cli.add_parsers(sub)
     return p
 
@@ -148,6 +150,8 @@ def _run_command(args) -> int:
     dtype = np.float64 if getattr(args, "float64", False) else np.float32
     max_memory = getattr(args, "max_memory", None)
     limits = DEFAULT if max_memory is None else DEFAULT.with_max_memory(max_memory)
+    if getattr(args, "max_layers", None) is not None:
+        limits = dataclasses.replace(limits, max_layers=max(1, args.max_layers))
     if args.command in ("predict", "trace"):
         _check_output(args)
     model = engine.load_model(args.model, strict=args.command != "info", dtype=dtype, limits=limits)

@@ -237,3 +237,11 @@ def test_max_memory_bad_value(files, capsys):
         cli.main(["info", model, "--max-memory", "lots"])
     assert ei.value.code == 2
     assert "'lots' is not a size" in capsys.readouterr().err
+
+
+def test_max_layers_from_the_command_line(files, capsys):
+    _, model, _ = files
+    rc, _, err = run(["info", model, "--max-layers", "2"], capsys)
+    assert rc == 2 and "more than 2 layer calls; refusing" in one_error_line(err)
+    rc, _, err = run(["info", model, "--max-layers", "3"], capsys)
+    assert rc == 0 and err == ""
