@@ -409,8 +409,11 @@ def _check_features(layer: Layer, qualname: str, in_shapes: list) -> None:
         return
     got = in_shapes[0][-1]
     kernel = getattr(layer, "kernel", None)
+    recurrent = getattr(layer, "recurrent", False)
+    if recurrent and len(in_shapes[0]) != 3:
+        return  # (batch, time, features) only: a ConvLSTM's channels may come first
     try:
-        want = layer.input_features if getattr(layer, "recurrent", False) else (
+        want = layer.input_features if recurrent else (
             kernel.shape[0] if layer.class_name == "Dense" and kernel is not None and kernel.ndim == 2 else None)
     except (NotImplementedError, AttributeError):
         return

@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
     def open_targets(self, path: str) -> bool:
         """The truth for the batch from a file (small: read here); a dialog says why when it does not fit."""
         try:
-            self.session.set_targets(load_targets(path))
+            self.session.set_targets(load_targets(path, self.limits))
         except (ModelFileError, FormatError) as e:
             self.show_error("Cannot open targets", str(e) if isinstance(e, ModelFileError) else f"{path}: {e}")
             return False
@@ -229,7 +229,7 @@ class MainWindow(QMainWindow):
     def open_keras_outputs(self, path: str) -> bool:
         """Keras' own predictions for the batch, to compare the replay with (the badge)."""
         try:
-            self.session.set_keras_outputs(load_keras_outputs(path))
+            self.session.set_keras_outputs(load_keras_outputs(path, self.limits))
         except (ModelFileError, FormatError) as e:
             self.show_error("Cannot open Keras outputs", str(e) if isinstance(e, ModelFileError) else f"{path}: {e}")
             return False
