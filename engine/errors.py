@@ -18,7 +18,8 @@ class ModelFileError(Exception):
         self.path = clip_middle(printable(path), 160) if path is not None else "<input>"
         # one line, always; room left by the path, and never under 80 characters
         room = max(MAX_ERROR_CHARS - len("error: : ") - len(self.path), 80)
-        self.reason = clip(printable(" ".join(str(reason).split())), room)
+        # cut in the middle: a reason often ends with what matters ("… are the same object (linked twice)")
+        self.reason = clip_middle(printable(" ".join(str(reason).split())), room)
         super().__init__(f"{self.path}: {self.reason}")
 
 

@@ -55,7 +55,6 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings
         self.setWindowIcon(QIcon(icon_path()))
-        self.limits = self._budget_limits()  # what an open may make the engine hold (File ▸ Memory budget)
         self.session = Session(self)
         self.pool = QThreadPool.globalInstance()
         self.pending_step: int | None = None
