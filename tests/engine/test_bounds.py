@@ -74,7 +74,7 @@ def test_trace_counts_the_recorded_gates(tmp_path):
 # --- graph building and config caps -------------------------------------------------------------------------------
 def test_reverse_ordered_config_builds_linearly():
     # Listed last-first, every layer waits for the one after it. The old builder re-scanned the pending list once per
-    # layer (quadratic: 12,000 layers took ~80 s, 40,000 ~15 min); now 12,000 take ~0.4 s and 40,000 ~1.5 s
+    # layer (quadratic: 12,000 layers took ~80 s, 40,000 ~15 min); now 12,000 take ~0.6 s and 40,000 1.8–2.6 s
     # (bench/bench_graph.py). The bound is 50x that, so this guards the complexity, not the speed.
     cfg = crafted.chain_config(12_000, reverse=True)
     t0 = time.perf_counter()

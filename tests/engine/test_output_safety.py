@@ -245,3 +245,9 @@ def test_max_layers_from_the_command_line(files, capsys):
     assert rc == 2 and "more than 2 layer calls; refusing" in one_error_line(err)
     rc, _, err = run(["info", model, "--max-layers", "3"], capsys)
     assert rc == 0 and err == ""
+
+
+def test_max_memory_reaches_the_weight_budget_of_the_reader(files, capsys):
+    _, model, _ = files
+    rc, _, err = run(["info", model, "--max-memory", "100"], capsys)
+    assert rc == 2 and "weights are larger than" in one_error_line(err)
