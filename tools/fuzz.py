@@ -6,8 +6,9 @@ real CLI, each in its own subprocess with a timeout, and counts what happened.
 
 Every run of the CLI is classified:
 
-* ``accepted``  exit 0, nothing on stderr;
-* ``refused``   exit 2, exactly one line on stderr starting with ``error: `` and no traceback;
+* ``accepted``  exit 0, nothing on stderr (but the CLI's own ``warning: `` lines, each one line);
+* ``refused``   exit 2, exactly one line on stderr starting with ``error: `` (after any ``warning: `` lines) and no
+  traceback;
 * ``crashed``   killed by a signal (SIGSEGV inside libhdf5, SIGABRT …);
 * ``hung``      still running at the timeout (killed);
 * ``bad_output`` anything else: a traceback, several stderr lines, another exit code, control characters on stderr.
@@ -111,11 +112,17 @@ def classify(rc: int | None, stderr: bytes) -> str:
     if rc < 0:
         return "crashed"
     text = stderr.decode("utf-8", errors="replace")
-    if rc == 0:
-        return "accepted" if not text.strip() else "bad_output"
     lines = text.splitlines()
-    if (rc == 2 and len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in text
-            and not any(ord(ch) < 32 for ch in lines[0])):
+    if "Traceback" in text or any(ord(ch) < 32 for line in lines for ch in line):
+        return "bad_output"
+    # the CLI's own one-line warnings (non-finite weights) may come first; nothing else may
+    warnings = [line for line in lines if line.startswith("warning: ")]
+    rest = lines[len(warnings):]
+    if lines[:len(warnings)] != warnings:
+        return "bad_output"
+    if rc == 0:
+        return "accepted" if not rest else "bad_output"
+    if rc == 2 and len(rest) == 1 and rest[0].startswith("error: "):
         return "refused"
     return "bad_output"
 

@@ -25,6 +25,9 @@ def test_classify():
     assert fz.classify(2, b"error: m.h5: \x1b[2J\n") == "bad_output"
     assert fz.classify(1, b"Traceback (most recent call last):\n  ...\nValueError: x\n") == "bad_output"
     assert fz.classify(0, b"warning\n") == "bad_output"
+    assert fz.classify(0, b"warning: m.h5: non-finite weights\n") == "accepted"
+    assert fz.classify(2, b"warning: m.h5: x\nerror: m.h5: y\n") == "refused"
+    assert fz.classify(2, b"error: m.h5: y\nwarning: m.h5: x\n") == "bad_output"
     assert fz.classify(-11, b"") == "crashed"
     assert fz.classify(None, b"") == "hung"
 
