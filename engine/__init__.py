@@ -3,12 +3,12 @@
 No Qt and no TensorFlow are imported here, ever.
 """
 from . import layers  # noqa: F401  (registers the layer classes)
-from .errors import FormatError, InputShapeError, ModelFileError, UnsupportedLayerError
+from .errors import FormatError, InputShapeError, ModelFileError, ModelRunError, UnsupportedLayerError
 from .model import Model, load_model
 from .stepper import Stepper, StepInfo
 from .trace import LayerTrace, Trace
 
 __all__ = [
-    "FormatError", "InputShapeError", "ModelFileError", "UnsupportedLayerError",
+    "FormatError", "InputShapeError", "ModelFileError", "ModelRunError", "UnsupportedLayerError",
     "Model", "load_model", "Stepper", "StepInfo", "Trace", "LayerTrace",
 ]

@@ -5,6 +5,7 @@ Nested models are inlined: their layers appear with qualified names (``outer/inn
 """
 from __future__ import annotations
 
+import heapq
 import re
 from dataclasses import dataclass, field
 
@@ -12,10 +13,13 @@ from . import activations
 from .errors import FormatError, UnsupportedLayerError
 from .layers.legacy import adapt_keras1
 from .layers.base import CODE_CARRYING, LAYER_TYPES, BuildContext, Layer, unsupported
+from .limits import DEFAULT, Limits
+from .printable import clip
+from .shape_budget import check_static
 from .weights import WeightGroup
 
 MODEL_CLASSES = {"Sequential", "Functional", "Model"}
-MAX_LAYERS = 100_000
+MAX_LAYERS = DEFAULT.max_layers
 MAX_DIM = 1 << 31
 
 Ref = tuple[int, int]  # (node id, output index)
@@ -124,9 +128,10 @@ def _shape(value, what: str) -> tuple:
 
 
 class _Builder:
-    def __init__(self, keras_version: str, strict: bool):
+    def __init__(self, keras_version: str, strict: bool, limits: Limits = DEFAULT):
         self.keras_version = keras_version
         self.strict = strict
+        self.max_layers = limits.max_layers
         self.nodes: list[Node] = []
         self.layers: list[Layer] = []
         self.unbuilt = False
@@ -134,11 +139,12 @@ class _Builder:
 
     # -- nodes ------------------------------------------------------------------------------------------------
     def add_node(self, layer: Layer, inputs: list[Ref], qualname: str, mask_inputs: list[Ref | None] | None = None) -> int:
-        if len(self.nodes) >= MAX_LAYERS:
-            raise FormatError(f"more than {MAX_LAYERS} layer calls; refusing")
+        if len(self.nodes) >= self.max_layers:
+            raise FormatError(f"more than {self.max_layers} layer calls; refusing")
         n_out = getattr(layer, "n_outputs", 1)
         node = Node(len(self.nodes), layer, inputs, n_out, qualname, mask_inputs=mask_inputs)
         in_shapes = [self.nodes[i].output_shapes[k] if k < len(self.nodes[i].output_shapes) else None for i, k in inputs]
+        _check_features(layer, qualname, in_shapes)
         try:
             node.output_shapes = list(layer.output_shape(in_shapes)) if in_shapes and None not in in_shapes else [None] * n_out
         except Exception:  # shapes are for display only
@@ -170,7 +176,7 @@ class _Builder:
 
             cls = OP_TYPES.get(class_name)
             if cls is None:
-                err = UnsupportedLayerError(class_name, name, f"operation {class_name!r} (keras.ops) is not supported")
+                err = UnsupportedLayerError(class_name, name, f"operation {clip(class_name, 80)!r} (keras.ops) is not supported")
                 if self.strict:
                     raise err
                 layer = UnsupportedLayer(name, class_name, config, err)
@@ -274,6 +280,13 @@ class _Builder:
                 raise FormatError("nested Sequential model called with several inputs")
             current = inputs[0]
             model_inputs = inputs
+        seen: set[str] = set()
+        for spec in layer_specs:
+            nm = (spec.get("config") or {}).get("name", spec.get("name")) if isinstance(spec, dict) else None
+            if isinstance(nm, str):
+                if nm in seen:
+                    raise FormatError(_duplicate(nm))
+                seen.add(nm)
         k = 0
         for spec in layer_specs:
             if not isinstance(spec, dict):
@@ -306,6 +319,8 @@ class _Builder:
             nm = spec.get("name", (spec.get("config") or {}).get("name"))
             if not isinstance(nm, str):
                 raise FormatError("a layer has no name")
+            if nm in by_name:
+                raise FormatError(_duplicate(nm))
             by_name[nm] = spec
         in_refs = _ref_list(config.get("input_layers"))
         out_refs = _ref_list(config.get("output_layers"))
@@ -325,39 +340,58 @@ class _Builder:
                     raise FormatError(f"input {lname!r} has no shape")
                 produced[(lname, 0)] = [self.add_input(prefix + lname, _shape(cfg[key], f"input {lname!r} {key}"), str(cfg.get("dtype", "float32")))]
         layers_made: dict[str, Layer] = {}
-        pending = [(spec, k, calls) for spec in specs if spec.get("class_name") != "InputLayer"
-                   for k, calls in enumerate(_calls(spec))]
-        progress = True
-        while pending and progress:
-            progress = False
-            rest = []
-            for spec, call_idx, call in pending:
-                lname = spec.get("name", (spec.get("config") or {}).get("name"))
-                try:
-                    in_nodes = [produced[(n, i)][t] for n, i, t in call.refs]
-                    mask_nodes = None if call.masks is None else [
-                        None if m is None else produced[(m[0], m[1])][m[2]] for m in call.masks]
-                except (KeyError, IndexError):
-                    rest.append((spec, call_idx, call))
-                    continue
-                if spec.get("class_name") in MODEL_CLASSES:
-                    sub = self.lookup(weights, lname, keys.get(lname))
-                    _, outs = self.build(spec, _nested_weights(sub), prefix + lname + "/", in_nodes)
-                    produced[(lname, call_idx + self.node_offset(spec))] = outs
-                else:
-                    layer = layers_made.get(lname)
-                    if layer is None:
-                        layer = self.make_layer(spec, self.lookup(weights, lname, keys.get(lname)), prefix)
-                        layers_made[lname] = layer
-                    qual = layer.name if call_idx == 0 else f"{layer.name}#{call_idx}"
-                    if call.constants is not None:
-                        layer.set_call_arguments(call.constants)
-                    nid = self.add_node(layer, in_nodes, qual, mask_inputs=mask_nodes)
-                    produced[(lname, call_idx)] = [(nid, k) for k in range(self.nodes[nid].n_outputs)]
-                progress = True
-            pending = rest
-        if pending:
-            names = sorted({s.get("name", "?") for s, _, _ in pending})
+        pending = [(spec, k, call) for spec in specs if spec.get("class_name") != "InputLayer"
+                   for k, call in enumerate(_calls(spec))]
+        # Each call waits for the (layer, node) outputs it reads; it runs as soon as the last one is produced, the
+        # earliest in config order first. Linear in the number of calls, whatever order the config lists them in.
+        waiting: dict[tuple[str, int], list[int]] = {}
+        missing = [0] * len(pending)
+        ready: list[int] = []
+        for j, (_, _, call) in enumerate(pending):
+            needs = {(n, i) for n, i, _ in call.refs} | {(m[0], m[1]) for m in call.masks or () if m is not None}
+            needs = {key for key in needs if key not in produced}
+            missing[j] = len(needs)
+            for key in needs:
+                waiting.setdefault(key, []).append(j)
+            if not needs:
+                ready.append(j)
+        heapq.heapify(ready)
+        done = 0
+        while ready:
+            j = heapq.heappop(ready)
+            spec, call_idx, call = pending[j]
+            lname = spec.get("name", (spec.get("config") or {}).get("name"))
+            try:
+                in_nodes = [produced[(n, i)][t] for n, i, t in call.refs]
+                mask_nodes = None if call.masks is None else [
+                    None if m is None else produced[(m[0], m[1])][m[2]] for m in call.masks]
+            except IndexError:
+                raise FormatError(f"layer {clip(str(lname), 80)!r} reads an output its source does not have (broken graph)") from None
+            if not in_nodes:
+                raise FormatError(f"layer {clip(str(lname), 80)!r} is called without any input")
+            if spec.get("class_name") in MODEL_CLASSES:
+                sub = self.lookup(weights, lname, keys.get(lname))
+                _, outs = self.build(spec, _nested_weights(sub), prefix + lname + "/", in_nodes)
+                key = (lname, call_idx + self.node_offset(spec))
+                produced[key] = outs
+            else:
+                layer = layers_made.get(lname)
+                if layer is None:
+                    layer = self.make_layer(spec, self.lookup(weights, lname, keys.get(lname)), prefix)
+                    layers_made[lname] = layer
+                qual = layer.name if call_idx == 0 else f"{layer.name}#{call_idx}"
+                if call.constants is not None:
+                    layer.set_call_arguments(call.constants)
+                nid = self.add_node(layer, in_nodes, qual, mask_inputs=mask_nodes)
+                key = (lname, call_idx)
+                produced[key] = [(nid, k) for k in range(self.nodes[nid].n_outputs)]
+            done += 1
+            for w in waiting.pop(key, ()):
+                missing[w] -= 1
+                if missing[w] == 0:
+                    heapq.heappush(ready, w)
+        if done < len(pending):
+            names = sorted({str(pending[j][0].get("name", "?")) for j in range(len(pending)) if missing[j]})
             raise FormatError(f"layers {names[:5]} have inputs that are never produced (broken graph)")
         try:
             model_inputs = [produced[(n, 0)][t] for n, _, t in in_refs]
@@ -365,6 +399,34 @@ class _Builder:
         except (KeyError, IndexError):
             raise FormatError("model outputs name layers that are not in the graph") from None
         return model_inputs, model_outputs
+
+
+def _check_features(layer: Layer, qualname: str, in_shapes: list) -> None:
+    """A layer whose kernel fixes the features it reads (recurrent layers, Dense) must get that many from the layer
+    before it; otherwise the file contradicts itself (Keras could not have saved it) and the replay would fail in a
+    matrix product."""
+    if not in_shapes or not isinstance(in_shapes[0], tuple) or not in_shapes[0]:
+        return
+    got = in_shapes[0][-1]
+    kernel = getattr(layer, "kernel", None)
+    recurrent = getattr(layer, "recurrent", False)
+    if recurrent and len(in_shapes[0]) != 3:
+        return  # (batch, time, features) only: a ConvLSTM's channels may come first
+    try:
+        want = layer.input_features if recurrent else (
+            kernel.shape[0] if layer.class_name == "Dense" and kernel is not None and kernel.ndim == 2 else None)
+    except (NotImplementedError, AttributeError):
+        return
+    if isinstance(got, int) and isinstance(want, int) and got != want:
+        raise FormatError(f"layer {clip(qualname, 80)!r} ({layer.class_name}) gets {got} features, its kernel expects "
+                          f"{want}")
+
+
+def _duplicate(name: str) -> str:
+    # Keras refuses such a model too ("All layers added to a Sequential model should have unique names", "The name
+    # … is used 2 times in the model"), and weights are matched to layers by name: one of the two would get the
+    # other's weights
+    return f"two layers are named {clip(name, 80)!r}; layer names must be unique (Keras refuses this model too)"
 
 
 def _auto_keys(specs: list) -> dict:
@@ -488,13 +550,33 @@ def _calls(spec: dict) -> list[_Call]:
     return out
 
 
-def build_graph(config: dict, weights: dict[str, WeightGroup], keras_version: str, strict: bool = True) -> Graph:
-    b = _Builder(keras_version, strict)
+def check_config_depth(config, max_depth: int) -> None:
+    """Refuse a config nested deeper than ``max_depth`` (lists and objects), walked without recursion, before the
+    builder's own recursion (nested models) could run out of stack."""
+    stack = [(config, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > max_depth:
+            raise FormatError(f"model config is nested more than {max_depth} levels deep; refusing")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, (dict, list)))
+
+
+def build_graph(config: dict, weights: dict[str, WeightGroup], keras_version: str, strict: bool = True,
+                limits: Limits = DEFAULT) -> Graph:
+    if not isinstance(config, dict):
+        raise FormatError("model config is not a JSON object")
+    check_config_depth(config, limits.max_config_depth)
+    b = _Builder(keras_version, strict, limits)
     b.stored_names = [k for k, w in weights.items() if not w.is_empty()]
     inputs, outputs = b.build(config, weights)
     name = str((config.get("config") or {}).get("name", "model")) if isinstance(config.get("config"), dict) else "model"
     # A Keras 3 Sequential config records no calls, hence no mask= arguments, yet Keras 3 passes masks from layer to
     # layer in a Sequential model as Keras 2 does: its masks are implicit too.
     sequential = config.get("class_name") == "Sequential" or isinstance(config.get("config"), list)
-    return Graph(nodes=b.nodes, inputs=[i for i, _ in inputs], outputs=outputs, layers=b.layers, name=name,
-                 implicit_masks=activations.keras_major(keras_version) < 3 or sequential, unbuilt=b.unbuilt)
+    graph = Graph(nodes=b.nodes, inputs=[i for i, _ in inputs], outputs=outputs, layers=b.layers, name=name,
+                  implicit_masks=activations.keras_major(keras_version) < 3 or sequential, unbuilt=b.unbuilt)
+    check_static(graph, limits)
+    return graph

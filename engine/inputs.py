@@ -2,29 +2,135 @@
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import ModelFileError
+from .limits import DEFAULT, Limits
+from .shape_budget import fmt_bytes
 
-MAX_INPUT_BYTES = 4 * 1024**3
+MAX_INPUT_BYTES = DEFAULT.max_input_bytes
 
 
-def load_inputs(path: str | os.PathLike) -> list[np.ndarray]:
-    """Arrays from a file, never unpickling; errors are ModelFileError naming the file."""
+def _npy_header(fh) -> tuple[tuple, np.dtype]:
+    """The shape and dtype an .npy stream declares, read from its header alone (no data)."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+    elif version in ((2, 0), (3, 0)):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    else:
+        raise ValueError(f".npy format version {version} is not supported")
+    return tuple(shape), np.dtype(dtype)
+
+
+def _check_declared(spath: str, what: str, shape: tuple, dtype: np.dtype, limits: Limits, available: int | None) -> None:
+    """Refuse an array whose header declares more than the budget, or more than the bytes that hold it."""
+    if dtype.hasobject:
+        raise ModelFileError(spath, f"cannot be read as an input array ({what} holds Python objects, never unpickled)")
+    n = 1
+    for d in shape:
+        n *= int(d)
+    nbytes = n * dtype.itemsize
+    if nbytes > limits.max_input_bytes:
+        raise ModelFileError(spath, f"{what} declares shape {shape} of {dtype}: {fmt_bytes(nbytes)}, more than the "
+                                    f"{fmt_bytes(limits.max_input_bytes)} input budget")
+    if available is not None and nbytes > available:
+        raise ModelFileError(spath, f"{what} declares shape {shape} ({fmt_bytes(nbytes)}) but holds only "
+                                    f"{fmt_bytes(available)}: the file is truncated or corrupt")
+
+
+def _check_npy(spath: str, limits: Limits) -> None:
+    size = os.path.getsize(spath)
+    with open(spath, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            return  # not .npy (np.load then says what it is)
+        fh.seek(0)
+        shape, dtype = _npy_header(fh)
+        _check_declared(spath, "the array", shape, dtype, limits, size - fh.tell())
+
+
+def _check_npz(spath: str, limits: Limits) -> None:
+    """Every member's declared size and compression ratio, and the array its header declares, before any member is
+    decompressed (zipfile never inflates past a member's declared size, so these bound what np.load reads)."""
+    with zipfile.ZipFile(spath) as z:
+        infos = z.infolist()
+        if len(infos) > 10_000:
+            raise ModelFileError(spath, f"npz holds {len(infos)} members; refusing")
+        total = 0
+        for info in infos:
+            total += info.file_size
+            name = "member " + repr(info.filename[:60])
+            if info.file_size > limits.max_input_bytes or total > 4 * limits.max_input_bytes:
+                raise ModelFileError(spath, f"{name} declares {fmt_bytes(info.file_size)} decompressed, more than the "
+                                            f"{fmt_bytes(limits.max_input_bytes)} input budget")
+            if info.file_size > (64 << 20) and info.file_size > limits.max_input_ratio * max(info.compress_size, 1):
+                raise ModelFileError(spath, f"{name} would expand {info.file_size // max(info.compress_size, 1)} times "
+                                            f"(a zip bomb?); refusing")
+            if info.filename.endswith(".npy"):
+                with z.open(info) as fh:
+                    head = fh.read(6)
+                    if head != b"\x93NUMPY":
+                        continue
+                    stream = _Prefixed(head, fh)
+                    shape, dtype = _npy_header(stream)
+                    _check_declared(spath, name, shape, dtype, limits, info.file_size - stream.pos)
+
+
+class _Prefixed:
+    """A stream whose first bytes were already read (np.lib.format reads the magic again)."""
+
+    def __init__(self, head: bytes, fh):
+        self.head, self.fh, self.pos = head, fh, 0
+
+    def read(self, n: int = -1) -> bytes:
+        out = b""
+        if self.pos < len(self.head):
+            out = self.head[self.pos:self.pos + n if n >= 0 else None]
+            self.pos += len(out)
+            n = n - len(out) if n >= 0 else n
+        if n != 0:
+            rest = self.fh.read(n)
+            self.pos += len(rest)
+            out += rest
+        return out
+
+
+def _load_csv(spath: str) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "input contained no data" and the like: our one-line error, not NumPy's
+        try:
+            a = np.loadtxt(spath, delimiter=",", dtype=np.float32, ndmin=2)
+        except UserWarning:
+            raise ModelFileError(spath, "the CSV file holds no rows") from None
+    if a.size == 0:
+        raise ModelFileError(spath, "the CSV file holds no rows")
+    return a
+
+
+def load_inputs(path: str | os.PathLike, limits: Limits = DEFAULT) -> list[np.ndarray]:
+    """Arrays from a file, never unpickling; errors are ModelFileError naming the file.
+
+    Sizes are checked before anything is decoded: an .npy header, every .npz member's declared size, ratio and
+    header, against ``limits.max_input_bytes``."""
     spath = os.fspath(path)
     if not os.path.isfile(spath):
         raise ModelFileError(spath, "no such file")
-    if os.path.getsize(spath) > MAX_INPUT_BYTES:
-        raise ModelFileError(spath, "input file is larger than 4 GB")
+    if os.path.getsize(spath) > limits.max_input_bytes:
+        raise ModelFileError(spath, f"input file is larger than the {fmt_bytes(limits.max_input_bytes)} input budget")
     ext = os.path.splitext(spath)[1].lower()
     try:
         if ext == ".csv":
-            a = np.loadtxt(spath, delimiter=",", dtype=np.float32, ndmin=2)
-            return [a[:, :, None]]  # (batch, time) of one feature
-        if ext == ".npz":
+            return [_load_csv(spath)[:, :, None]]  # (batch, time) of one feature
+        with open(spath, "rb") as fh:
+            is_zip = fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")  # what np.load takes for an .npz
+        if ext == ".npz" or is_zip:
+            _check_npz(spath, limits)
+            if ext != ".npz":
+                raise ModelFileError(spath, "is an .npz archive; name it .npz")
             with np.load(spath, allow_pickle=False) as z:
                 keys = list(z.keys())
                 xs = sorted((k for k in keys if k.startswith("x_")), key=lambda k: int(k[2:]) if k[2:].isdigit() else 0)
@@ -33,15 +139,16 @@ def load_inputs(path: str | os.PathLike) -> list[np.ndarray]:
                 if not xs:
                     raise ModelFileError(spath, f"npz has no arrays named x_0, x_1, … (has {keys[:5]})")
                 return [np.asarray(z[k]) for k in xs]
+        _check_npy(spath, limits)
         arr = np.load(spath, allow_pickle=False)
-        if isinstance(arr, np.lib.npyio.NpzFile):
-            arr.close()
-            raise ModelFileError(spath, "is an .npz archive; name it .npz")
         return [np.asarray(arr)]
     except ModelFileError:
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
-        raise ModelFileError(spath, f"cannot be read as an input array ({str(e).splitlines()[0][:100] if str(e) else type(e).__name__})") from None
+    except MemoryError:
+        raise ModelFileError(spath, "not enough memory to read this input") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, NotImplementedError, RuntimeError) as e:
+        detail = str(e).splitlines()[0][:100] if str(e) else type(e).__name__
+        raise ModelFileError(spath, f"cannot be read as an input array ({detail})") from None
 
 
 class Dataset:
@@ -65,22 +172,25 @@ TARGET_KEYS = ("y_true", "y_test", "y", "targets")
 KERAS_KEYS = ("y_keras",)  # or y_0, y_1, … (one per model output, as the test fixtures store them)
 
 
-def load_dataset(path: str | os.PathLike) -> Dataset:
+def load_dataset(path: str | os.PathLike, limits: Limits = DEFAULT) -> Dataset:
     """Like load_inputs, and also the targets and Keras' outputs: from an .npz by key (``TARGET_KEYS``,
     ``KERAS_KEYS`` or ``y_0``, ``y_1`` …), and next to an ``X….npy`` / ``.csv`` from ``y….npy`` (the truth) and
     ``y…_keras.npy`` (Keras' predictions), e.g. ``X_test.npy`` with ``y_test.npy`` and ``y_test_keras.npy``."""
     spath = os.fspath(path)
     if not spath.lower().endswith(".npz"):
-        inputs = load_inputs(spath)
+        inputs = load_inputs(spath, limits)
         y_path = sibling_targets(spath)
         targets = keras = None
         if y_path is not None:
-            targets = _one_array(y_path)
+            targets = _one_array(y_path, limits)
             k_path = os.path.splitext(y_path)[0] + "_keras.npy"
             if os.path.isfile(k_path):
-                keras = [_one_array(k_path)]
+                keras = [_one_array(k_path, limits)]
         return Dataset(inputs, targets, keras, source=spath)
     try:
+        if not os.path.isfile(spath):
+            raise ModelFileError(spath, "no such file")
+        _check_npz(spath, limits)
         with np.load(spath, allow_pickle=False) as z:
             keys = list(z.keys())
             inputs = next(([np.asarray(z[k])] for k in INPUT_KEYS if k in keys and "x_0" not in keys), None)
@@ -89,10 +199,14 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
             if keras is None:
                 ys = sorted((k for k in keys if k.startswith("y_") and k[2:].isdigit()), key=lambda k: int(k[2:]))
                 keras = [np.asarray(z[k]) for k in ys] or None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+    except ModelFileError:
+        raise
+    except MemoryError:
+        raise ModelFileError(spath, "not enough memory to read this input") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, NotImplementedError, RuntimeError) as e:
         raise ModelFileError(spath, f"cannot be read as an input array ({type(e).__name__})") from None
     if inputs is None:
-        inputs = load_inputs(spath)
+        inputs = load_inputs(spath, limits)
     return Dataset(inputs, targets, keras, source=spath)
 
 
@@ -109,17 +223,17 @@ def sibling_targets(path: str) -> str | None:
     return None
 
 
-def _one_array(path: str) -> np.ndarray:
-    arrays = load_inputs(path)
+def _one_array(path: str, limits: Limits = DEFAULT) -> np.ndarray:
+    arrays = load_inputs(path, limits)
     return arrays[0]
 
 
-def load_targets(path: str | os.PathLike) -> np.ndarray:
+def load_targets(path: str | os.PathLike, limits: Limits = DEFAULT) -> np.ndarray:
     """The truth for a batch: an .npy, a .csv (one row per sample), or an .npz by ``TARGET_KEYS`` (or its only
     array)."""
     spath = os.fspath(path)
     if spath.lower().endswith(".npz"):
-        arrays = _npz_arrays(spath)
+        arrays = _npz_arrays(spath, limits)
         for k in TARGET_KEYS:
             if k in arrays:
                 return arrays[k]
@@ -127,17 +241,17 @@ def load_targets(path: str | os.PathLike) -> np.ndarray:
             return next(iter(arrays.values()))
         raise ModelFileError(spath, f"npz has no array named {', '.join(TARGET_KEYS)} (has {list(arrays)[:5]})")
     if spath.lower().endswith(".csv"):
-        return load_inputs(spath)[0][:, :, 0]
-    return _one_array(spath)
+        return load_inputs(spath, limits)[0][:, :, 0]
+    return _one_array(spath, limits)
 
 
-def load_keras_outputs(path: str | os.PathLike) -> list[np.ndarray]:
+def load_keras_outputs(path: str | os.PathLike, limits: Limits = DEFAULT) -> list[np.ndarray]:
     """Keras' own predictions, one array per model output: an .npy (one output), or an .npz with ``y_keras``,
     ``y_0``, ``y_1`` … or ``output_0``, ``output_1`` … (what ``predict`` writes), or its only array."""
     spath = os.fspath(path)
     if not spath.lower().endswith(".npz"):
-        return [_one_array(spath)]
-    arrays = _npz_arrays(spath)
+        return [_one_array(spath, limits)]
+    arrays = _npz_arrays(spath, limits)
     if "y_keras" in arrays:
         return [arrays["y_keras"]]
     for prefix in ("y_", "output_"):
@@ -150,15 +264,20 @@ def load_keras_outputs(path: str | os.PathLike) -> list[np.ndarray]:
     raise ModelFileError(spath, f"npz has no arrays named y_keras, y_0, … or output_0, … (has {list(arrays)[:5]})")
 
 
-def _npz_arrays(spath: str) -> dict[str, np.ndarray]:
+def _npz_arrays(spath: str, limits: Limits = DEFAULT) -> dict[str, np.ndarray]:
     if not os.path.isfile(spath):
         raise ModelFileError(spath, "no such file")
-    if os.path.getsize(spath) > MAX_INPUT_BYTES:
-        raise ModelFileError(spath, "file is larger than 4 GB")
+    if os.path.getsize(spath) > limits.max_input_bytes:
+        raise ModelFileError(spath, f"file is larger than the {fmt_bytes(limits.max_input_bytes)} input budget")
     try:
+        _check_npz(spath, limits)  # declared sizes, ratios and headers before anything is decompressed
         with np.load(spath, allow_pickle=False) as z:
             return {k: np.asarray(z[k]) for k in z.keys()}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+    except ModelFileError:
+        raise
+    except MemoryError:
+        raise ModelFileError(spath, "not enough memory to read this input") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, NotImplementedError, RuntimeError) as e:
         raise ModelFileError(spath, f"cannot be read as arrays ({type(e).__name__})") from None
 
 

@@ -1,12 +1,13 @@
 """The loaded model: layers, weights, and the forward pass (through the stepper)."""
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import FormatError, ModelFileError
+from .errors import FormatError, ModelFileError, ModelRunError
 from .graph import Graph, UnsupportedLayer, build_graph
 from .layers.recurrent import RecurrentLayer
 from .limits import DEFAULT, Limits
@@ -14,6 +15,7 @@ from .model_file import FORMAT_LABELS, read_model_file
 from .nonfinite import NonFinite, nonfinite_weights
 from .parallel import cores
 from .reader_process import Cancel, read_isolated
+from .shape_budget import check_run
 from .stepper import Schedule, Stepper, check_inputs, make_schedule
 from .trace import Trace, build_trace, concatenate_traces
 
@@ -26,9 +28,11 @@ class Model:
     graph: Graph
     #: the float type the replay computes in: float32 as Keras, or float64 for an exact reference
     dtype: np.dtype = np.dtype(np.float32)
+    limits: Limits = DEFAULT
 
     def __post_init__(self):
         self._schedule: Schedule | None = None
+        self._within_budget: set = set()
 
     # --- description -------------------------------------------------------------------------------------------
     @property
@@ -96,13 +100,22 @@ class Model:
             self._schedule = make_schedule(self.graph)
         return self._schedule
 
-    def _inputs(self, x) -> list[np.ndarray]:
+    def _inputs(self, x, record: bool = False) -> list[np.ndarray]:
+        """The inputs checked against the model's input shapes, and every layer output they imply against the
+        activation budget (before anything is allocated)."""
         xs = list(x) if isinstance(x, (list, tuple)) else [x]
-        return check_inputs(self.graph, xs, self.dtype)
+        xs = check_inputs(self.graph, xs, self.dtype)
+        key = (tuple(x.shape for x in xs), record)
+        if key not in self._within_budget:  # shapes alone decide: checked once per input shape
+            check_run(self.graph, xs, record=record, limits=self.limits, item=self.dtype.itemsize)
+            self._within_budget.add(key)
+        return xs
 
     def stepper(self, x, record: bool = True, readout: bool = True) -> Stepper:
         self._check_runnable()
-        return Stepper(self.graph, self._inputs(x), record=record, readout=readout, schedule=self.schedule)
+        xs = self._inputs(x, record)
+        with _run_errors():
+            return Stepper(self.graph, xs, record=record, readout=readout, schedule=self.schedule)
 
     def widest_recurrent(self) -> int:
         """Units of the widest recurrent layer (0 without any): what decides whether a batch is split."""
@@ -128,7 +141,9 @@ class Model:
 
         The stepper run to the end; a big batch runs as parts on every core, each part the same stepper."""
         self._check_runnable()
-        steppers = self._run_parts(self._inputs(x), record=False)
+        xs = self._inputs(x)
+        with _run_errors():
+            steppers = self._run_parts(xs, record=False)
         if len(steppers) == 1:
             outs = steppers[0].outputs()
         else:
@@ -139,8 +154,23 @@ class Model:
         """Every recurrent layer's gates and states at every step, and the readouts, for the whole batch ``x``
         (batch × T × units per array: trace the samples you want to see)."""
         self._check_runnable()
-        steppers = self._run_parts(self._inputs(x), record=True)
+        xs = self._inputs(x, record=True)
+        with _run_errors():
+            steppers = self._run_parts(xs, record=True)
         return concatenate_traces([build_trace(st) for st in steppers])
+
+
+@contextlib.contextmanager
+def _run_errors():
+    """A config value that passed every check at load can still make NumPy fail while running (an axis out of range
+    for the actual rank, shapes that do not broadcast): one line naming the error, never a traceback."""
+    try:
+        yield
+    except FormatError:
+        raise
+    except (ValueError, IndexError, TypeError, ArithmeticError, KeyError) as e:
+        detail = " ".join(str(e).split())[:160]
+        raise ModelRunError(f"the model cannot run on this input ({type(e).__name__}: {detail})") from None
 
 
 def load_model(path: str | os.PathLike, strict: bool = True, *, limits: Limits = DEFAULT, cancel: Cancel | None = None,
@@ -152,6 +182,7 @@ def load_model(path: str | os.PathLike, strict: bool = True, *, limits: Limits =
     ``isolated=False`` reads it in this process instead: only for files known to be sound (the reader's own tests).
     ``dtype=np.float64`` runs the whole model in float64 (the weights as stored, widened exactly): an exact
     reference for how far float32 rounding moves this model's outputs.
+    ``limits`` also bounds what the config, and later the inputs, may make the engine allocate (engine/limits.py).
     """
     spath = os.fspath(path)
     dtype = np.dtype(dtype)
@@ -161,7 +192,7 @@ def load_model(path: str | os.PathLike, strict: bool = True, *, limits: Limits =
         raw = read_isolated(spath, limits, cancel) if isolated else read_model_file(spath, limits)
         if dtype != np.float32:
             _widen(raw.weights.values(), dtype)
-        graph = build_graph(raw.config, raw.weights, raw.keras_version, strict=strict)
+        graph = build_graph(raw.config, raw.weights, raw.keras_version, strict=strict, limits=limits)
     except FormatError as e:
         raise ModelFileError(spath, str(e)) from None
     except RecursionError:
@@ -170,7 +201,7 @@ def load_model(path: str | os.PathLike, strict: bool = True, *, limits: Limits =
         raise ModelFileError(spath, f"malformed model config ({type(e).__name__}: {str(e)[:80]})") from None
     except MemoryError:
         raise ModelFileError(spath, "not enough memory to read the weights") from None
-    return Model(path=spath, format=raw.format, keras_version=raw.keras_version, graph=graph, dtype=dtype)
+    return Model(path=spath, format=raw.format, keras_version=raw.keras_version, graph=graph, dtype=dtype, limits=limits)
 
 
 def _widen(groups, dtype: np.dtype) -> None:

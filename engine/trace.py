@@ -1,11 +1,33 @@
 """A whole replay kept as arrays: every recurrent layer's gates and states at every step, and the readouts."""
 from __future__ import annotations
 
-import io
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .export import save_arrays
+
+_UNSAFE_MEMBER_CHARS = re.compile(r"[^A-Za-z0-9_.#+=-]")
+
+
+def member_name(layer_name: str, taken: set[str]) -> str:
+    """A trace member prefix from a layer name (which comes from the file): path parts of safe characters only, none
+    empty, ``.`` or ``..``, nothing absolute, each at most 100 characters, unique among ``taken``. Nested models keep
+    their ``outer/inner`` form; ``../../x`` becomes ``__/__/x``."""
+    parts = []
+    for part in str(layer_name).split("/"):
+        part = _UNSAFE_MEMBER_CHARS.sub("_", part)[:100]
+        if part.strip(".") == "":
+            part = "_" * max(len(part), 1)
+        parts.append(part)
+    name = "/".join(parts)
+    unique, k = name, 2
+    while unique in taken:
+        unique, k = f"{name}~{k}", k + 1
+    taken.add(unique)
+    return unique
 
 
 @dataclass
@@ -37,15 +59,19 @@ class Trace:
         raise KeyError(name)
 
     def as_dict(self) -> dict[str, np.ndarray]:
-        """Flat arrays for ``np.savez``: ``x_0``, ``y_0``, ``<layer>/<array>``, ``readout_0``, ``steps``."""
+        """Flat arrays for ``np.savez``: ``x_0``, ``y_0``, ``<layer>/<array>``, ``readout_0``, ``steps``.
+
+        Layer names come from the model file; the member names made from them are safe paths (``member_name``)."""
         d: dict[str, np.ndarray] = {}
         for i, x in enumerate(self.inputs):
             d[f"x_{i}"] = x
         for i, y in enumerate(self.outputs):
             d[f"y_{i}"] = y
+        taken = {"steps", *d, *(f"readout_{i}" for i in range(len(self.readouts)))}
         for lt in self.layers:
+            prefix = member_name(lt.name, taken)
             for k, a in lt.arrays.items():
-                d[f"{lt.name}/{k}"] = a
+                d[f"{prefix}/{k}"] = a
         for i, r in enumerate(self.readouts):
             if r is not None:
                 d[f"readout_{i}"] = r
@@ -53,10 +79,8 @@ class Trace:
         return d
 
     def save_npz(self, path: str | os.PathLike) -> None:
-        buf = io.BytesIO()
-        np.savez(buf, **self.as_dict())
-        with open(path, "wb") as fh:
-            fh.write(buf.getvalue())
+        """Written atomically: a failed write leaves nothing behind (engine/export.py)."""
+        save_arrays(path, self.as_dict())
 
 
 def build_trace(stepper) -> Trace:

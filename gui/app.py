@@ -73,8 +73,15 @@ def _screenshot(app, window, model_path, input_path, step, out: str, size: tuple
     for _ in range(5):  # the background work a model starts (batch predictions, the readout map) shows too
         window.pool.waitForDone()
         app.processEvents()
-    if not window.grab().save(out):
-        print(f"error: {out}: cannot write the screenshot", file=sys.stderr)
+    from engine.export import atomic_path
+    from engine.printable import one_line
+
+    try:
+        with atomic_path(out) as tmp:  # the screenshot appears whole or not at all
+            if not window.grab().save(tmp, os.path.splitext(out)[1].lstrip(".") or "png"):
+                raise OSError(f"{out}: cannot write the screenshot")
+    except OSError as e:
+        print(f"error: {one_line(e.strerror and f'{out}: {e.strerror}' or str(e))}", file=sys.stderr)
         return 2
     window.close()
     return 0

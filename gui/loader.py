@@ -25,11 +25,12 @@ def open_model(model_path: str, input_path: str | None = None, cancel=None, limi
 
     The file is read in a child process (the window never runs libhdf5 on it); ``cancel.is_set()`` kills that
     process. Predictions over the whole batch come after (``predict_batch``), so a large model paints first.
-    ``dtype`` float64 opens the model as an exact reference (the whole replay in float64)."""
+    ``dtype`` float64 opens the model as an exact reference (the whole replay in float64). ``limits``: the window's
+    memory budget (File ▸ Memory budget)."""
     model = engine.load_model(model_path, strict=False, limits=limits, cancel=cancel, dtype=dtype)
     if model.graph.unbuilt:  # no input shape: nothing to draw inputs for, nothing to run
         return Loaded(model, Dataset([np.zeros((1, 0), np.float32)], source="none"), None, model.unbuilt_reason)
-    data = load_dataset(input_path) if input_path else random_data(model)
+    data = load_dataset(input_path, limits) if input_path else random_data(model)
     return _finish(model, data)
 
 
@@ -116,9 +117,9 @@ class LoadTask(QRunnable):
                 pass
 
 
-def open_data(model: engine.Model, input_path: str | None) -> Loaded:
+def open_data(model: engine.Model, input_path: str | None, limits: Limits = DEFAULT) -> Loaded:
     """New input data for an open model (a file, or random when no path)."""
-    data = load_dataset(input_path) if input_path else random_data(model, seed=np.random.randint(1 << 30))
+    data = load_dataset(input_path, limits) if input_path else random_data(model, seed=np.random.randint(1 << 30))
     return _finish(model, data)
 
 

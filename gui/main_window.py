@@ -15,10 +15,10 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QP
                                QVBoxLayout, QWidget)
 
 from engine.errors import FormatError, ModelFileError
-from engine.export import save_matrix
+from engine.export import SameFileError, atomic_path, refuse_same_file, save_matrix
 from engine.inputs import load_keras_outputs, load_targets
 from engine.layers.conv_lstm import ConvLSTM
-from engine.limits import DEFAULT
+from engine.limits import DEFAULT, Limits, parse_size
 from engine.readouts import batch_readouts
 from lstm_inspector.paths import icon_path
 
@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self.guide: GuideDialog | None = None
         self._tasks: set[LoadTask] = set()  # running on the pool
         self._shown_sample: tuple | None = None  # (data, sample, output, dim) the plots' ranges were grown for
-        self.limits = DEFAULT  # what a model file may make the reader do (its process's time and memory)
+        self.limits = self._budget_limits()  # what a model file may make the reader and the engine do (File ▸ Memory budget)
         self._cancel_open = threading.Event()  # set: the open running in the background is abandoned, its reader killed
         self.setWindowTitle("LSTM Inspector")
         self.setAcceptDrops(True)
@@ -156,6 +156,8 @@ class MainWindow(QMainWindow):
         ex.addAction("Trace of this sample (.npz)…", self.export_trace)
         ex.addAction("Trace of the whole batch (.npz)…", lambda: self.export_trace(whole_batch=True))
         m.addSeparator()
+        m.addAction("Memory &budget…", self.choose_memory_budget)
+        m.addSeparator()
         q = m.addAction("&Quit", self.close)
         q.setShortcut(QKeySequence.Quit)
         v = self.menuBar().addMenu("&View")
@@ -216,7 +218,7 @@ class MainWindow(QMainWindow):
     def open_targets(self, path: str) -> bool:
         """The truth for the batch from a file (small: read here); a dialog says why when it does not fit."""
         try:
-            self.session.set_targets(load_targets(path))
+            self.session.set_targets(load_targets(path, self.limits))
         except (ModelFileError, FormatError) as e:
             self.show_error("Cannot open targets", str(e) if isinstance(e, ModelFileError) else f"{path}: {e}")
             return False
@@ -226,7 +228,7 @@ class MainWindow(QMainWindow):
     def open_keras_outputs(self, path: str) -> bool:
         """Keras' own predictions for the batch, to compare the replay with (the badge)."""
         try:
-            self.session.set_keras_outputs(load_keras_outputs(path))
+            self.session.set_keras_outputs(load_keras_outputs(path, self.limits))
         except (ModelFileError, FormatError) as e:
             self.show_error("Cannot open Keras outputs", str(e) if isinstance(e, ModelFileError) else f"{path}: {e}")
             return False
@@ -262,7 +264,7 @@ class MainWindow(QMainWindow):
 
     def open_input(self, path: str | None) -> None:
         if self.session.model is not None:
-            self._start(LoadTask(open_data, self.session.model, path), "Reading input…", None)
+            self._start(LoadTask(open_data, self.session.model, path, self.limits), "Reading input…", None)
 
     def load_now(self, path: str, input_path: str | None = None) -> None:
         """Synchronous open (screenshots, scripts, tests); raises ModelFileError."""
@@ -370,6 +372,44 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WA_DeleteOnClose)
         box.open()  # window-modal, not blocking: the window stays alive behind it
         return box
+
+    # --- memory budget --------------------------------------------------------------------------------------------
+    def memory_budget(self) -> int | None:
+        """The budget set in File ▸ Memory budget (bytes), or None for the engine's defaults."""
+        v = self.settings.value("max_memory", "")
+        try:
+            n = int(str(v))
+        except ValueError:
+            return None
+        return n if n > 0 else None
+
+    def set_memory_budget(self, n: int | None) -> None:
+        self.settings.setValue("max_memory", "" if n is None else str(int(n)))
+        self.limits = self._budget_limits()
+
+    def _budget_limits(self) -> Limits:
+        """What an open may make the engine hold: the setting, as ``--max-memory`` on the command line."""
+        n = self.memory_budget()
+        return DEFAULT if n is None else DEFAULT.with_max_memory(n)
+
+    def choose_memory_budget(self) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        current = self.memory_budget()
+        text, ok = QInputDialog.getText(
+            self, "Memory budget",
+            "Largest weights, input and layer outputs a file may make the window hold, each (e.g. 12G).\n"
+            "Empty: the defaults (8G of weights, 4G of input, 4G of layer outputs). Applies to the next open.",
+            text="" if current is None else f"{current / 1024**3:g}G")
+        if not ok:
+            return
+        if not text.strip():
+            self.set_memory_budget(None)
+            return
+        try:
+            self.set_memory_budget(parse_size(text))
+        except ValueError as e:
+            self.show_error("Memory budget", str(e))
 
     # --- drag and drop --------------------------------------------------------------------------------------------
     def dragEnterEvent(self, ev) -> None:
@@ -659,10 +699,28 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getSaveFileName(self, "Export plots", self._last_dir(), f"*.{kind}")
             if not path:
                 return
-        ok = write_svg(self.plots.glw, self.caption(), path) if kind == "svg" else \
-            caption_image(self.plots.glw, self.caption()).save(path)
-        if not ok:
-            self.show_error("Cannot export", f"{path}: cannot write")
+        if not self._may_write(path):
+            return
+        try:
+            with atomic_path(path) as tmp:  # a failed export leaves nothing behind, an older file intact
+                ok = write_svg(self.plots.glw, self.caption(), tmp) if kind == "svg" else \
+                    caption_image(self.plots.glw, self.caption()).save(tmp, os.path.splitext(path)[1].lstrip(".") or "png")
+                if not ok:
+                    raise OSError(f"{path}: cannot write")
+        except OSError as e:
+            self.show_error("Cannot export", f"{path}: {e.strerror}" if e.strerror else str(e))
+
+    def _may_write(self, path: str) -> bool:
+        """An export never overwrites the open model or its input file (same file by inode, links included)."""
+        s = self.session
+        model = s.model.path if s.model is not None else None
+        data = s.data.source if s.data is not None and s.data.source not in ("", "random") else None
+        try:
+            refuse_same_file(path, ("model", model), ("input", data))
+        except SameFileError as e:
+            self.show_error("Cannot export", f"{path}: {e}")
+            return False
+        return True
 
     def export_matrix(self, path: str | None = None) -> None:
         block = self.weights.current_block()
@@ -674,6 +732,8 @@ class MainWindow(QMainWindow):
                                                   "CSV (*.csv);;NumPy (*.npy)")
             if not path:
                 return
+        if not self._may_write(path):
+            return
         try:
             rows, cols = self.weights.names()
             a = block.array
@@ -703,6 +763,8 @@ class MainWindow(QMainWindow):
                     "Large trace", f"The trace of {samples} holds about {_mb(size)}, in memory and on disk. "
                                    f"Export it?"):
                 return
+        if not self._may_write(path):
+            return
         self.exporting = True
         self._update_busy()
         self.statusBar().showMessage(f"Tracing {samples} (about {_mb(size)})…")

@@ -15,6 +15,7 @@ Headless subcommands never import Qt. Errors print one line ``error: <file>: <re
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -30,12 +31,17 @@ class CliError(Exception):
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    from engine.printable import one_line
+
+    # names from the file and the file name itself are escaped, the line capped: one terminal-safe line, always
+    print(f"error: {one_line(message)}", file=sys.stderr)
     return 2
 
 
 def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    from engine.printable import one_line
+
+    print(f"warning: {one_line(message)}", file=sys.stderr)
 
 
 def _warn_nonfinite(path: str, model) -> None:
@@ -43,6 +49,15 @@ def _warn_nonfinite(path: str, model) -> None:
         from engine.nonfinite import summary
 
         _warn(f"{path}: non-finite weights (NaN/inf) in {summary(model.nonfinite)}; the replay gives NaN where Keras does")
+
+
+def _size_arg(text: str) -> int:
+    from engine.limits import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _cli_parser() -> argparse.ArgumentParser:
@@ -53,14 +68,21 @@ def _cli_parser() -> argparse.ArgumentParser:
     pi.add_argument("model")
     pi.add_argument("--input", "-i", help="with data: gate health per layer over every sample (saturation, dead units, "
                                           "forget-gate mean), computed chunk by chunk")
+    parsers = [pi]
     for name, what in (("predict", "predictions (.npy, or .npz with output_0… for several outputs)"),
                        ("trace", "the full step-by-step trace (.npz; .h5 is written chunk by chunk, for big batches)")):
         sp = sub.add_parser(name, help=f"write {what}")
         sp.add_argument("model")
         sp.add_argument("--input", "-i", required=True, help="input array: .npy, .npz (x_0, x_1, …) or .csv (batch × time, one feature)")
-        sp.add_argument("--output", "-o", required=True)
+        sp.add_argument("--output", "-o", required=True, help="written atomically; never the model or the input")
         sp.add_argument("--float64", action="store_true",
                         help="run the whole model in float64 (an exact reference; Keras computes in float32)")
+        parsers.append(sp)
+    for sp in parsers:
+        sp.add_argument("--max-memory", metavar="SIZE", type=_size_arg,
+                        help="budget for the weights, one decoded input and the layer outputs of a replay, each "
+                             "(e.g. 12G; default 8G weights, 4G input, 4G outputs)")
+        sp.add_argument("--max-layers", metavar="N", type=int, help="most layer calls a config may hold (default 100000)")
     explain_cli.add_parsers(sub)
     return p
 
@@ -92,33 +114,47 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _write_array_file(path: str, arrays: dict) -> None:
-    import io
+    """Atomically (engine/export.py): a failed write leaves nothing behind and an old file as it was."""
+    from engine.export import save_arrays
 
-    import numpy as np
-
-    buf = io.BytesIO()
-    if path.lower().endswith(".npy"):
-        if len(arrays) != 1:
-            raise CliError(f"{path}: the model has {len(arrays)} outputs; use an .npz output file")
-        np.save(buf, next(iter(arrays.values())))
-    else:
-        np.savez(buf, **arrays)
+    if path.lower().endswith(".npy") and len(arrays) != 1:
+        raise CliError(f"{path}: the model has {len(arrays)} outputs; use an .npz output file")
     try:
-        with open(path, "wb") as fh:
-            fh.write(buf.getvalue())
+        save_arrays(path, arrays)
     except OSError as e:
         raise CliError(f"{path}: cannot write ({e.strerror or e})") from None
+
+
+def _check_output(args) -> None:
+    """Before any work: the output must not be the model or the input (same file by inode, through links too)."""
+    from engine.export import SameFileError, refuse_same_file
+
+    try:
+        refuse_same_file(args.output, ("model", args.model), ("input", args.input))
+    except SameFileError as e:
+        raise CliError(f"{args.output}: {e}") from None
+    if os.path.isdir(args.output):
+        raise CliError(f"{args.output}: is a directory")
+    if args.command == "trace" and not args.output.lower().endswith((".npz", ".h5", ".hdf5")):
+        raise CliError(f"{args.output}: a trace is written as .npz (or .h5)")
 
 
 def _run_command(args) -> int:
     import engine
     from engine.describe import describe_model
     from engine.inputs import load_inputs
+    from engine.limits import DEFAULT
 
     import numpy as np
 
     dtype = np.float64 if getattr(args, "float64", False) else np.float32
-    model = engine.load_model(args.model, strict=args.command != "info", dtype=dtype)
+    max_memory = getattr(args, "max_memory", None)
+    limits = DEFAULT if max_memory is None else DEFAULT.with_max_memory(max_memory)
+    if getattr(args, "max_layers", None) is not None:
+        limits = dataclasses.replace(limits, max_layers=max(1, args.max_layers))
+    if args.command in ("predict", "trace"):
+        _check_output(args)
+    model = engine.load_model(args.model, strict=args.command != "info", dtype=dtype, limits=limits)
     if args.command == "info":
         print(describe_model(model))
         code = [bad for bad in model.unsupported if bad.carries_code]
@@ -136,7 +172,7 @@ def _run_command(args) -> int:
         raise engine.ModelFileError(args.model, f"{model.unbuilt_reason}; nothing to run")
     if args.command in EXPLAIN_COMMANDS:
         return explain_cli.run(args, model)
-    xs = load_inputs(args.input)
+    xs = load_inputs(args.input, limits)
     _warn_nonfinite(args.model, model)
     try:
         if args.command == "predict":
@@ -146,10 +182,10 @@ def _run_command(args) -> int:
         elif args.output.lower().endswith((".h5", ".hdf5")):
             explain_cli.trace_h5(args, model, xs)
         else:
-            if not args.output.lower().endswith(".npz"):
-                raise CliError(f"{args.output}: a trace is written as .npz (or .h5)")
             tr = model.trace(xs)
             _write_array_file(args.output, tr.as_dict())
+    except engine.ModelRunError as e:  # the config cannot run: the model's fault
+        raise engine.ModelFileError(args.model, str(e)) from None
     except engine.FormatError as e:  # input shape problems name the input file
         raise engine.ModelFileError(args.input, str(e)) from None
     return 0
@@ -159,7 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in COMMANDS:
         args = _cli_parser().parse_args(argv)
+        import warnings
+
         import engine
+
+        # NumPy's RuntimeWarnings (overflow in a cast, …) would print two lines with our source path; results that
+        # overflow are still written as Keras would compute them (inf), and every refusal is one error line
+        warnings.simplefilter("ignore")
 
         try:
             return _run_command(args)
@@ -172,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(str(e))
         except engine.UnsupportedLayerError as e:
             return _fail(f"{args.model}: {e}")
-        except MemoryError:
-            return _fail(f"{args.model}: not enough memory")
+        except MemoryError:  # past every budget (they bound sizes, not what else the machine holds)
+            return _fail(f"{args.model}: not enough memory (try a smaller input or a lower --max-memory)")
     args = _gui_parser().parse_args(argv)
     if args.install_desktop_entry:
         from .desktop import install_desktop_entry

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..activations import get_activation
 from ..errors import FormatError, UnsupportedLayerError
+from ..printable import clip
 from ..weights import WeightGroup
 
 LAYER_TYPES: dict[str, type["Layer"]] = {}
@@ -141,6 +142,7 @@ def merge_masks(masks: list[np.ndarray | None]) -> np.ndarray | None:
 
 
 def unsupported(class_name: str, layer_name: str) -> UnsupportedLayerError:
+    class_name = clip(class_name, 80)  # a name from the file: a 2 MB one still makes a short message
     if class_name in CODE_CARRYING:
         return UnsupportedLayerError(
             class_name, layer_name, f"{class_name} layers carry Python code; LSTM Inspector never executes code from a model file"

@@ -62,6 +62,10 @@ class Bidirectional(RecurrentLayer):
         fw, bw = self.forward_layer, self.backward_layer
         if fw.return_sequences != bw.return_sequences or fw.return_state != bw.return_state:
             raise FormatError(f"layer {name!r}: forward and backward layers disagree on return_sequences/return_state")
+        if self.merge_mode in ("sum", "mul", "ave") and fw.units != bw.units:
+            # Keras fails there too, when it first calls the layer (the two outputs do not broadcast)
+            raise FormatError(f"layer {name!r}: merge_mode {self.merge_mode!r} needs both directions to have the same "
+                              f"units (forward {fw.units}, backward {bw.units})")
         self.return_sequences = fw.return_sequences
         self.return_state = fw.return_state
         self.stateful = fw.stateful or bw.stateful

@@ -222,3 +222,102 @@ def member_data_range(path, name: str):
     head = raw[info.header_offset:info.header_offset + 30]
     start = info.header_offset + 30 + int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
     return start, start + info.compress_size
+
+
+def chain_config(n: int, reverse: bool = False, class_name: str = "Activation", extra: dict | None = None):
+    """A Functional model: an input, then ``n`` weightless layers each fed by the previous one (Keras 2 style);
+    ``reverse`` lists the layers last first, so every layer appears before the one that feeds it."""
+    layers = [{"class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+               "config": {"name": "in", "batch_input_shape": [None, 4, FEATURES], "dtype": "float32"}}]
+    prev = "in"
+    for i in range(n):
+        name = f"a{i}"
+        cfg = {"name": name, "activation": "linear", **(extra or {})}
+        layers.append({"class_name": class_name, "name": name, "config": cfg, "inbound_nodes": [[[prev, 0, 0, {}]]]})
+        prev = name
+    if reverse:
+        layers = layers[:1] + layers[:0:-1]
+    return {"class_name": "Functional", "config": {"name": "chain", "layers": layers,
+                                                   "input_layers": [["in", 0, 0]], "output_layers": [[prev, 0, 0]]}}
+
+
+def weightless_h5(path, config, keras_version="2.21.0"):
+    """A Keras 2 full-model file whose layers have no weights (a config-only test)."""
+    return tiny_h5(path, config=config, weights={}, keras_version=keras_version)
+
+
+# --- bounds: sizes a config or an input controls ----------------------------------------------------------------------
+def repeat_config(*ns):
+    """LSTM(3) → RepeatVector(n0) → Flatten → RepeatVector(n1) → …: each stage multiplies the output size (no Dense:
+    its kernel would have to match the amplified width). Use with ``lstm_only_weights()``."""
+    extra = []
+    for k, n in enumerate(ns):
+        if k:
+            extra.append({"class_name": "Flatten", "config": {"name": f"flat{k}"}})
+        extra.append({"class_name": "RepeatVector", "config": {"name": f"rep{k}", "n": n}})
+    cfg = tiny_config(extra)
+    cfg["config"]["layers"].pop()
+    return cfg
+
+
+def lstm_only_weights():
+    return {"lstm": tiny_weights()["lstm"]}
+
+
+def npy_with_header(path, shape, payload=b"\0" * 64, descr="<f4"):
+    """An .npy whose header declares ``shape`` whatever the bytes after it."""
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": descr, "fortran_order": False, "shape": shape})
+        f.write(payload)
+    return path
+
+
+def npz_bomb(path, mbytes=192):
+    """An .npz whose x_0.npy is ``mbytes`` MB of zeros, deflated ~1000 times."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z, z.open("x_0.npy", "w", force_zip64=True) as m:
+        np.lib.format.write_array_header_1_0(m, {"descr": "<f4", "fortran_order": False,
+                                                 "shape": (mbytes * 1024**2 // 4,)})
+        for _ in range(mbytes // 16):
+            m.write(bytes(1 << 24))
+    return path
+
+
+def bidirectional_config(merge_mode, bw_units, fw_units=UNITS):
+    """Bidirectional with an explicit backward layer of ``bw_units`` (Keras allows it under concat only)."""
+    return {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "Bidirectional", "config": {
+            "name": "bi", "merge_mode": merge_mode, "batch_input_shape": [None, 4, FEATURES],
+            "layer": {"class_name": "LSTM", "config": {"name": "f", "units": fw_units}},
+            "backward_layer": {"class_name": "LSTM", "config": {"name": "b", "units": bw_units, "go_backwards": True}}}}]}}
+
+
+def bidirectional_weights(bw_units, fw_units=UNITS):
+    rng = np.random.RandomState(0)
+    arrays = []
+    for u in (fw_units, bw_units):
+        arrays += [(f"k{u}", rng.randn(FEATURES, 4 * u).astype("f4")), (f"r{u}", rng.randn(u, 4 * u).astype("f4")),
+                   (f"b{u}", rng.randn(4 * u).astype("f4"))]
+    return {"bi": arrays}
+
+
+def keras3_op_model(path, op_class, op_config):
+    """A .keras whose Functional config applies one keras.ops operation to its (None, 4, 2) input; no weights."""
+    def tensor(name):
+        return {"class_name": "__keras_tensor__", "config": {"shape": [None, 4, FEATURES], "dtype": "float32",
+                                                             "keras_history": [name, 0, 0]}}
+
+    layers = [
+        {"module": "keras.layers", "class_name": "InputLayer", "name": "in", "inbound_nodes": [],
+         "config": {"name": "in", "batch_shape": [None, 4, FEATURES], "dtype": "float32"}},
+        {"module": "keras.src.ops.numpy", "class_name": op_class, "name": "op", "config": {"name": "op", **op_config},
+         "inbound_nodes": [{"args": [tensor("in")], "kwargs": {}}]},
+    ]
+    cfg = {"class_name": "Functional", "config": {"name": "m", "layers": layers, "input_layers": [["in", 0, 0]],
+                                                  "output_layers": [["op", 0, 0]]}}
+    buf = io.BytesIO()
+    with h5py.File(buf, "w"):
+        pass
+    members = tiny_keras_members()
+    members["config.json"] = json.dumps(cfg).encode()
+    members["model.weights.h5"] = buf.getvalue()
+    return keras_zip(path, members)
