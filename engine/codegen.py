@@ -21,12 +21,12 @@ from __future__ import annotations
 import inspect
 import io
 import os
-import tempfile
 
 import numpy as np
 
 from . import activations as A
 from .errors import FormatError
+from .export import atomic_open
 from .layers import ops
 from .layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, keras_relu
 from .layers.bidirectional import Bidirectional
@@ -711,14 +711,7 @@ def write_code(model, directory: str | os.PathLike, name: str) -> tuple[str, str
     paths = []
     for ext, data in ((".npz", buf.getvalue()), (".py", src.encode("utf-8"))):
         path = os.path.join(d, stem + ext)
-        fd, tmp = tempfile.mkstemp(dir=d, prefix="." + stem, suffix=ext + ".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with atomic_open(path) as fh:
+            fh.write(data)
         paths.append(path)
     return paths[1], paths[0]

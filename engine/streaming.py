@@ -6,11 +6,10 @@ Both take ``progress(done, total)`` (called after each chunk, on the calling thr
 """
 from __future__ import annotations
 
-import os
-import tempfile
 
 import numpy as np
 
+from .export import atomic_path
 from .explain import cell_sources, explainable, readout_dense
 from .layers.recurrent import RecurrentLayer
 from .parallel import cores
@@ -136,10 +135,7 @@ def trace_to_h5(model, xs, path: str, chunk: int | None = None, progress=None, c
     xs = model._inputs(xs)
     n = xs[0].shape[0]
     size = chunk or max(1, chunk_size(model, xs) // 2)  # readouts and the written copy take room too
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".trace-", suffix=".h5.tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["samples"] = n
             for a, b in _chunks(n, size):
@@ -158,8 +154,4 @@ def trace_to_h5(model, xs, path: str, chunk: int | None = None, progress=None, c
                 del tr, arrays
                 if progress is not None:
                     progress(b, n)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

@@ -38,10 +38,19 @@ def _fail(message: str) -> int:
     return 2
 
 
+_WARNINGS: list[str] = []  # printed once the command has succeeded: a refusal is one error line, nothing else
+
+
 def _warn(message: str) -> None:
     from engine.printable import one_line
 
-    print(f"warning: {one_line(message)}", file=sys.stderr)
+    _WARNINGS.append(f"warning: {one_line(message)}")
+
+
+def _flush_warnings() -> None:
+    for line in _WARNINGS:
+        print(line, file=sys.stderr)
+    _WARNINGS.clear()
 
 
 def _warn_nonfinite(path: str, model) -> None:
@@ -78,13 +87,26 @@ def _cli_parser() -> argparse.ArgumentParser:
         sp.add_argument("--float64", action="store_true",
                         help="run the whole model in float64 (an exact reference; Keras computes in float32)")
         parsers.append(sp)
-    for sp in parsers:
+    explain_cli.add_parsers(sub)
+    for sp in sub.choices.values():  # every subcommand opens a model file: the same budgets for each
         sp.add_argument("--max-memory", metavar="SIZE", type=_size_arg,
                         help="budget for the weights, one decoded input and the layer outputs of a replay, each "
                              "(e.g. 12G; default 8G weights, 4G input, 4G outputs)")
         sp.add_argument("--max-layers", metavar="N", type=int, help="most layer calls a config may hold (default 100000)")
-    explain_cli.add_parsers(sub)
+        sp.add_argument("--read-timeout", metavar="SECONDS", type=_seconds_arg,
+                        help="give up reading the model file after this long (default 120; the file is read in a "
+                             "separate process, which is then stopped)")
     return p
+
+
+def _seconds_arg(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not 0 < v < 1e6:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    return v
 
 
 def _gui_parser() -> argparse.ArgumentParser:
@@ -152,6 +174,9 @@ def _run_command(args) -> int:
     limits = DEFAULT if max_memory is None else DEFAULT.with_max_memory(max_memory)
     if getattr(args, "max_layers", None) is not None:
         limits = dataclasses.replace(limits, max_layers=max(1, args.max_layers))
+    if getattr(args, "read_timeout", None) is not None:
+        limits = dataclasses.replace(limits, read_seconds=args.read_timeout)
+    args.limits = limits
     if args.command in ("predict", "trace"):
         _check_output(args)
     model = engine.load_model(args.model, strict=args.command != "info", dtype=dtype, limits=limits)
@@ -203,8 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         # overflow are still written as Keras would compute them (inf), and every refusal is one error line
         warnings.simplefilter("ignore")
 
+        _WARNINGS.clear()
         try:
-            return _run_command(args)
+            rc = _run_command(args)
+            _flush_warnings()
+            return rc
         except BrokenPipeError:  # `info … | head`: the reader left; not an error of ours
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0

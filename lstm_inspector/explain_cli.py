@@ -40,7 +40,7 @@ def _explain(args, model) -> int:
     from engine.explain import ExplainError, explain_value, find_node, targets
     from engine.inputs import load_inputs
 
-    xs = load_inputs(args.input)
+    xs = load_inputs(args.input, args.limits)  # the budgets of --max-memory
     n = xs[0].shape[0] if xs and xs[0].ndim else 0
     if not 0 <= args.sample < n:
         raise engine.ModelFileError(args.input, f"sample {args.sample} is outside the batch (0…{n - 1})")
@@ -108,7 +108,7 @@ def print_health(args, model) -> None:
     from engine.inputs import load_inputs
     from engine.streaming import dataset_stats
 
-    xs = load_inputs(args.input)
+    xs = load_inputs(args.input, args.limits)  # the budgets of --max-memory
     try:
         stats = dataset_stats(model, xs, progress=_progress("gate statistics"))
     except engine.FormatError as e:

@@ -334,3 +334,14 @@ def test_without_a_fork_server_each_read_starts_a_fresh_interpreter(tmp_path, mo
     assert "the file crashed the HDF5 library (SIGSEGV) while reading attribute 'weight_names'" in load_error(crash)
     raw = reader_process.read_isolated(crafted.tiny_h5(tmp_path / "m.h5"))
     np.testing.assert_array_equal(raw.weights["dense"].arrays[0][1], crafted.tiny_weights()["dense"][0][1])
+
+
+def test_cli_read_timeout_stops_a_spinning_file(tmp_path):
+    p = crafted.flipped(*SPIN[:1], tmp_path / "spin.h5", *SPIN[1:])
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, str(ROOT / "main.py"), "info", str(p), "--read-timeout", "2"],
+                       capture_output=True, text=True, timeout=60)
+    assert time.perf_counter() - t < 15
+    assert r.returncode == 2 and r.stdout == ""
+    (line,) = r.stderr.splitlines()
+    assert line.startswith(f"error: {p}: ") and "reading took longer than 2 s" in line

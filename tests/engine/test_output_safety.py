@@ -253,3 +253,32 @@ def test_max_memory_reaches_the_weight_budget_of_the_reader(files, capsys):
     _, model, _ = files
     rc, _, err = run(["info", model, "--max-memory", "100"], capsys)
     assert rc == 2 and "weights are larger than" in one_error_line(err)
+
+
+def test_every_subcommand_takes_the_budgets(files, capsys, tmp_path):
+    # explain reads an input too: --max-memory reaches it as it does predict's
+    tmp, model, x = files
+    big = tmp / "big.npy"
+    np.save(big, np.zeros((5000, 4, 2), "f4"))  # 160 KB
+    rc, _, err = run(["explain", model, "--input", str(big), "--layer", "lstm", "--step", "0", "--unit", "0",
+                      "--max-memory", "100K"], capsys)
+    assert rc == 2 and "100.0 KB input budget" in one_error_line(err)
+    for cmd in (["info", model], ["export-code", model, "--output", str(tmp_path / "code")]):
+        with pytest.raises(SystemExit) as ei:
+            cli.main(cmd + ["--read-timeout", "never"])
+        assert ei.value.code == 2 and "'never' is not a number of seconds" in capsys.readouterr().err
+
+
+def test_a_refusal_is_one_line_even_after_a_warning(tmp_path, capsys):
+    # a diverged model warns (non-finite weights) on success; when the run is then refused, only the error is printed
+    from tests.fixture_index import FIXTURES, find
+
+    e = find("wild_nan_lstm_gate", "k3keras")
+    model, data = str(FIXTURES / e["model"]), np.load(FIXTURES / e["data"])
+    good, bad = tmp_path / "x.npy", tmp_path / "bad.npy"
+    np.save(good, data["x_0"])
+    np.save(bad, data["x_0"][:, :, :1])  # one feature too few
+    rc, _, err = run(["predict", model, "--input", str(good), "--output", str(tmp_path / "y.npy")], capsys)
+    assert rc == 0 and err.startswith("warning: ") and "non-finite weights" in err and len(err.splitlines()) == 1
+    rc, _, err = run(["predict", model, "--input", str(bad), "--output", str(tmp_path / "y.npy")], capsys)
+    assert rc == 2 and one_error_line(err).startswith("error: ")
