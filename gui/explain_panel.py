@@ -294,6 +294,9 @@ class ExplainTools:
         self.heatmaps.setObjectName("gateHeatmaps")
         window.tabs.addTab(self.heatmaps, "Units × time")
         self.heatmaps.unit_clicked.connect(window.session.set_unit)
+        self.heatmaps.order_chosen.connect(window.session.set_unit_order)
+        window.session.unit_order_changed.connect(
+            lambda: self.heatmaps.set_order(window.session.units_shown(self.heatmaps.units)))
         # statistics over the whole data: progress and cancel in the status bar
         self.stats: dict | None = None
         self._stats_key = None
@@ -349,7 +352,8 @@ class ExplainTools:
             if state is None:
                 self._gate_click(pt.x(), pt.y())
             elif plots.heatmap:  # a cell: unit row, step column
-                unit, step = int(np.floor(pt.y())), int(round(pt.x()))
+                # row r shows the session's unit order[r]
+                unit, step = plots.unit_at(int(np.floor(pt.y()))), int(round(pt.x()))
                 if 0 <= unit < plots.units:
                     self.panel.show_value(gate=state, unit=unit, step=max(step, 0))
             else:  # a curve: its unit comes through unit_clicked right after this
@@ -363,12 +367,13 @@ class ExplainTools:
         names = list(plots.gate_curves)
         if not names or plots.units == 0:
             return
-        unit = int(round(x))
+        pos = int(round(x))
+        unit = plots.unit_at(pos)  # position pos shows the session's unit order[pos]
         if not 0 <= unit < plots.units:
             return
         if not plots.heatmap:  # bars: which of the unit's group
             width = 0.8 / len(names)
-            k = int(np.floor((x - unit + 0.4) / width))
+            k = int(np.floor((x - pos + 0.4) / width))
             k = min(max(k, 0), len(names) - 1)
         else:
             rec = w.session.records()

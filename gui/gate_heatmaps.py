@@ -21,8 +21,18 @@ TITLES = {"i": "i (input gate)", "f": "f (forget gate)", "c~": "c̃ (candidate)"
           "h": "h (hidden state)"}
 
 
+def unit_ticks(rows: np.ndarray, most: int = 24) -> list:
+    """Left-axis ticks naming the real unit of each shown row (row r spans [r, r+1]): every row when few, else
+    every k-th, so that u17 reads u17 wherever the order puts it."""
+    n = len(rows)
+    k = max(1, -(-n // most))
+    return [[(r + 0.5, f"u{int(rows[r])}") for r in range(0, n, k)], []]
+
+
 class GateHeatmaps(QWidget):
     unit_clicked = Signal(int)
+    order_chosen = Signal(object)  # the units to show in order (real indices), None for all in Keras' order
+
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -71,7 +81,7 @@ class GateHeatmaps(QWidget):
         for k, name in enumerate(names):
             p = self.glw.addPlot(row=k // cols, col=k % cols, title=TITLES.get(name, name))
             p.invertY(True)
-            p.setLabel("left", "unit (row)")
+            p.setLabel("left", "unit")
             p.setLabel("bottom", "step t")
             img = pg.ImageItem(axisOrder="row-major")
             img.setColorMap(colormap())
@@ -101,7 +111,14 @@ class GateHeatmaps(QWidget):
         if key and s is not None and len(s) != self.units:
             self.note.setText("")
         n = self.top_box.value()
-        self.order = order[:n] if n else order
+        order = order[:n] if n else order
+        # the session keeps the order (every view reads it) and hands it back through set_order
+        self.order_chosen.emit(None if len(order) == self.units and np.array_equal(order, np.arange(self.units))
+                               else order)
+
+    def set_order(self, order: np.ndarray) -> None:
+        """Show the units ``order`` (the session's), row r being unit order[r]."""
+        self.order = np.asarray(order, np.int64)
         self.update_records(*self._last)
 
     def update_records(self, records, steps: int) -> None:
@@ -118,6 +135,9 @@ class GateHeatmaps(QWidget):
             lo = 0.0 if name in ("i", "f", "o", "z", "r") else -lim
             img.setImage(shown, autoLevels=False, levels=(lo, lim))
             img.setRect(pg.QtCore.QRectF(-0.5, 0, self.T, max(len(rows), 1)))
+        ticks = unit_ticks(rows)
+        for p in self.plots.values():
+            p.getAxis("left").setTicks(ticks)
         self.highlight_unit(self.unit)
 
     def highlight_unit(self, unit: int) -> None:

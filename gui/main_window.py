@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         s.layer_changed.connect(self._on_layer_changed)
         s.direction_changed.connect(self._on_direction_changed)
         s.unit_changed.connect(self._on_unit_changed)
+        s.unit_order_changed.connect(self._on_unit_order_changed)
         self.model_panel.node_selected.connect(s.set_node)
         self.input_panel.sample_changed.connect(s.set_sample)
         self.input_panel.input_changed.connect(s.set_input_index)
@@ -463,6 +464,7 @@ class MainWindow(QMainWindow):
         s = self.session
         self.model_panel.select_node(s.node_id)
         self.weights.set_layer(s.layer)
+        self.weights.set_order(s.unit_order)
         if self.guide is not None and self.guide.isVisible():  # the equations of the layer now selected
             self.guide.show_layer(s.layer)
         self._configure_plots()
@@ -475,6 +477,7 @@ class MainWindow(QMainWindow):
         self.plots.set_directions(s.directions(), s.direction)
         run_T = s.layer_T() if s.stepper is not None else 0
         self.plots.configure(s.shown_layer, run_T, s.gate_names(), s.state_names(), s.output_dims(), s.total_steps)
+        self.plots.set_order(s.units_shown())
         self._configure_conv_maps()
 
     # --- a ConvLSTM layer: its maps in their own tab (gui/conv_maps.py) ----------------------------------------------
@@ -670,6 +673,13 @@ class MainWindow(QMainWindow):
     def _on_readout_point_clicked(self, sample: int, step: int) -> None:
         self.session.set_sample(sample)
         self.session.seek(step + 1)
+
+    def _on_unit_order_changed(self) -> None:
+        """The units' order (Units × time tab) applies to the replay's heatmaps and gate plot and to the weights."""
+        s = self.session
+        self.plots.set_order(s.units_shown())
+        self.weights.set_order(s.unit_order)
+        self._on_step_changed(s.steps_done)
 
     def _on_unit_changed(self, unit: int) -> None:
         self.plots.highlight_unit(unit)

@@ -210,6 +210,7 @@ class ReplayPlots(QWidget):
         self.readout_name = "prediction"
         self.heatmap = False
         self.units = 0
+        self.rows = np.zeros(0, np.int64)  # the session's unit order: row (or gate-plot x) r shows unit rows[r]
         self.T = 0
         self.unit = -1
         self._steps = 0  # steps the shown layer has done (the gates shown are of step _steps − 1)
@@ -265,6 +266,7 @@ class ReplayPlots(QWidget):
 
         # ``layer`` is the layer whose units are shown: one direction of a Bidirectional layer (see MainWindow)
         self.units = 0 if layer is None else int(getattr(layer, "units", 0))
+        self.rows = np.arange(self.units)
         self.T = T
         self.reset_ranges()
         for p in (self.p_c, self.p_h, self.p_g, self.p_r):
@@ -357,7 +359,59 @@ class ReplayPlots(QWidget):
         # the readout is over every step of the model (all stages), not only this layer's
         self.p_r.setXRange(-0.5, max(total_steps or T, 1) - 0.5, padding=0.02)
         self.unit = -1
+        self._place_rows()
         self.highlight_unit(-1)
+
+    # --- the unit order (the session's: Units × time tab) ---------------------------------------------------------
+    def set_order(self, rows: np.ndarray) -> None:
+        """Show the units ``rows`` in this order (real unit indices): heatmap rows, gate-plot positions; the
+        line plots hide the units left out. Labels keep the real unit index."""
+        rows = np.asarray(rows, np.int64)
+        if rows.size and rows.max() >= self.units:
+            rows = np.arange(self.units)
+        self.rows = rows
+        self._place_rows()  # the window then draws the session's records again (update_states)
+        self.highlight_unit(self.unit)
+
+    def unit_at(self, r: int) -> int:
+        """The real unit shown at row (or gate-plot position) ``r``, or −1."""
+        return int(self.rows[r]) if 0 <= r < len(self.rows) else -1
+
+    def row_of(self, unit: int) -> int:
+        """Where ``unit`` is shown (row or gate-plot position), or −1 when filtered out."""
+        where = np.flatnonzero(self.rows == unit)
+        return int(where[0]) if where.size else -1
+
+    def _place_rows(self) -> None:
+        from .gate_heatmaps import unit_ticks
+
+        n = max(len(self.rows), 1)
+        keras = len(self.rows) == self.units and np.array_equal(self.rows, np.arange(self.units))
+        ticks = None if keras else unit_ticks(self.rows)
+        if self.heatmap:
+            for img, p in ((self.c_img, self.p_c), (self.h_img, self.p_h)):
+                if img is None:
+                    continue
+                img.setRect(pg.QtCore.QRectF(-0.5, 0, max(self.T, 1), n))
+                p.setLimits(yMin=0, yMax=n)
+                p.setRange(yRange=(0, n), padding=0)
+                p.getAxis("left").setTicks(ticks)
+        else:
+            shown = set(self.rows.tolist())
+            for curves in (self.c_curves, self.h_curves):
+                for j, c in enumerate(curves):
+                    c.setVisible(j in shown)
+        if self.gate_curves:
+            # gate-plot position r is centred on x = r (a heatmap row spans [r, r+1])
+            gx = None if keras else [[(x - 0.5, name) for x, name in unit_ticks(self.rows)[0]], []]
+            self.p_g.getAxis("bottom").setTicks(gx)
+            self.p_g.setXRange(-0.5, max(n - 0.5, 0.5), padding=0.02)
+            n_gates = len(self.gate_curves)
+            for k, c in enumerate(self.gate_curves.values()):
+                if isinstance(c, pg.BarGraphItem):
+                    width = 0.8 / n_gates
+                    c.setOpts(x=np.arange(len(self.rows), dtype=np.float32) + (k - (n_gates - 1) / 2) * width,
+                              height=np.zeros(len(self.rows)))
 
     def set_directions(self, directions: list[str], current: str | None) -> None:
         """Offer the directions of a Bidirectional layer (the row is hidden for other layers)."""
@@ -456,6 +510,7 @@ class ReplayPlots(QWidget):
         if records is None:
             steps = 0
         self._steps = steps
+        rows = self.rows
         t_axis = np.arange(steps, dtype=np.float32) if times is None else np.asarray(times[:steps], np.float32)
         self.times = t_axis
         backwards = t_axis.size > 1 and t_axis[1] < t_axis[0]
@@ -473,9 +528,10 @@ class ReplayPlots(QWidget):
                 continue
             if self.heatmap:
                 # units × time, column t; steps not done yet are zero
-                shown = np.zeros((arr.shape[1], max(self.T, arr.shape[0], 1)), np.float32)
-                if steps:
-                    shown[:, t_axis.astype(np.int64)] = arr[:steps].T
+                # rows in the session's unit order (row r is unit rows[r])
+                shown = np.zeros((max(len(rows), 1), max(self.T, arr.shape[0], 1)), np.float32)
+                if steps and len(rows) and arr.shape[1] == self.units:
+                    shown[:len(rows), t_axis.astype(np.int64)] = arr[:steps][:, rows].T
                 lim = self._grow_limit(key, bar, arr[:steps])
                 img.setImage(shown, autoLevels=False, levels=(-lim, lim))
             else:
@@ -489,8 +545,10 @@ class ReplayPlots(QWidget):
         for g, c in self.gate_curves.items():
             arr = None if records is None else records.get(g)
             values = None if arr is None or steps == 0 else arr[steps - 1]
+            if values is not None and values.shape[0] == self.units:
+                values = values[rows]  # position r shows unit rows[r]
             if isinstance(c, pg.BarGraphItem):
-                c.setOpts(height=np.zeros(self.units) if values is None or values.shape[0] != self.units else values)
+                c.setOpts(height=np.zeros(len(rows)) if values is None or values.shape[0] != len(rows) else values)
             elif values is None:
                 c.setData([], [])
             else:
@@ -622,15 +680,16 @@ class ReplayPlots(QWidget):
 
     def highlight_unit(self, unit: int) -> None:
         self.unit = unit
-        on = 0 <= unit < self.units
+        r = self.row_of(unit) if 0 <= unit < self.units else -1
+        on = r >= 0
         for mark in self.unit_marks:
             if self.heatmap and on:
-                mark.setPos(unit + 0.5)  # image row j spans [j, j+1]
+                mark.setPos(r + 0.5)  # image row r spans [r, r+1]
                 mark.show()
             else:
                 mark.hide()
         if on:
-            self.gate_unit_band.setRegion((unit - 0.5, unit + 0.5))
+            self.gate_unit_band.setRegion((r - 0.5, r + 0.5))
         self.gate_unit_band.setVisible(on)
         for curves in (self.c_curves, self.h_curves):
             for j, c in enumerate(curves):
@@ -657,8 +716,12 @@ class ReplayPlots(QWidget):
                 continue
             label.setText(f"u{unit}")
             if self.heatmap:
+                r = self.row_of(unit)
+                if r < 0:
+                    label.hide()
+                    continue
                 label.setAnchor((1, 1))
-                label.setPos(self.T - 0.5, unit)
+                label.setPos(self.T - 0.5, r)
             else:
                 label.setAnchor((0, 0.5))
                 x = float(self.times[-1]) if self.times.size == arr.shape[0] else arr.shape[0] - 1
@@ -667,7 +730,7 @@ class ReplayPlots(QWidget):
 
     def _image_click(self, ev) -> None:
         """A heatmap cell: its unit is highlighted, and the replay goes to its step."""
-        unit, t = int(ev.pos().y()), int(np.floor(ev.pos().x()))
+        unit, t = self.unit_at(int(ev.pos().y())), int(np.floor(ev.pos().x()))
         if 0 <= unit < self.units:
             self.unit_clicked.emit(unit)
             if 0 <= t < self.T:
@@ -687,8 +750,8 @@ class ReplayPlots(QWidget):
                     n = self.pred_curve.getData()[0]
                     if n is not None and 0 <= x < len(n):
                         self.sample_clicked.emit(x)
-                elif 0 <= x < self.units:
-                    self.unit_clicked.emit(x)
+                elif self.unit_at(x) >= 0:
+                    self.unit_clicked.emit(self.unit_at(x))
 
     def _on_scatter_click(self, _item, points, ev=None) -> None:
         """The sample of the point nearest the click (points of a periodic series often overlap)."""
@@ -708,7 +771,7 @@ class ReplayPlots(QWidget):
         k = int(done[0])
         name = key.rpartition("/")[2]
         if self.heatmap:
-            unit = int(np.floor(y))
+            unit = self.unit_at(int(np.floor(y)))
             if not 0 <= unit < arr.shape[1]:
                 return None
         else:
@@ -730,11 +793,12 @@ class ReplayPlots(QWidget):
         return out
 
     def _describe_gates(self, x: float, y: float) -> str | None:
-        unit = int(round(x))
-        values = self._gate_values()
-        if not 0 <= unit < self.units or not values or self._steps <= 0:
+        r = int(round(x))
+        unit = self.unit_at(r)
+        values = self._gate_values()  # position r is unit rows[r]
+        if unit < 0 or not values or self._steps <= 0:
             return None
-        parts = [f"{g.rpartition('/')[2]} = {float(v[unit]):.4g}" for g, v in values.items() if unit < v.shape[0]]
+        parts = [f"{g.rpartition('/')[2]} = {float(v[r]):.4g}" for g, v in values.items() if r < v.shape[0]]
         t = int(self.times[-1]) if self.times.size else self._steps - 1
         return f"unit {unit}, step t={t}\n" + "  ".join(parts)
 

@@ -32,6 +32,7 @@ class Session(QObject):
     layer_changed = Signal()  # another layer chosen
     direction_changed = Signal()  # the other direction of a Bidirectional layer chosen
     unit_changed = Signal(int)  # highlighted unit, -1 for none
+    unit_order_changed = Signal()  # the units' order (and top-N filter) every heatmap and table of the layer uses
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -49,6 +50,9 @@ class Session(QObject):
         self.dim = 0  # and its dimension (the class, for a softmax)
         self.input_index = 0  # the input shown in the table
         self.unit = -1
+        #: the units shown, in the order shown (row/column r of every heatmap and table is unit unit_order[r]);
+        #: None: every unit in Keras' order. Chosen in the Units × time tab, read by every view.
+        self.unit_order: np.ndarray | None = None
         self._base: list[np.ndarray] | None = None  # predictions over the data as loaded (no edits)
         #: with the exact reference on (a float64 model): the float32 replay's outputs over the data as loaded,
         #: which are what is compared with Keras (Keras computes in float32)
@@ -68,6 +72,7 @@ class Session(QObject):
         self._edit_preds.clear()
         self.sample = 0
         self.unit = -1
+        self.unit_order = None
         self.output = self.dim = 0
         rec = self.recurrent_nodes()
         self.node_id = rec[0] if rec else None
@@ -422,6 +427,7 @@ class Session(QObject):
         if node_id != self.node_id and node_id in self.recurrent_nodes():
             self.node_id = node_id
             self.unit = -1
+            self.unit_order = None  # another layer's units
             self.direction = self._default_direction()
             k = self.layer_input_index()
             if k >= 0:
@@ -441,6 +447,7 @@ class Session(QObject):
     def set_direction(self, direction: str) -> None:
         if direction != self.direction and direction in self.directions():
             self.direction = direction
+            self.unit_order = None  # the other direction's statistics order its units anew
             self.direction_changed.emit()
             self.step_changed.emit(self.steps_done)
 
@@ -454,6 +461,35 @@ class Session(QObject):
         if unit != self.unit:
             self.unit = unit
             self.unit_changed.emit(unit)
+
+    def set_unit_order(self, order) -> None:
+        """Show the units ``order`` (real unit indices, a permutation or its first N), or None for all in Keras'
+        order. An order that does not fit the shown layer is ignored."""
+        units = self.shown_units_count()
+        if order is not None:
+            order = np.asarray(order, np.int64)
+            if order.ndim != 1 or (order.size and (order.min() < 0 or order.max() >= units)) \
+                    or len(np.unique(order)) != order.size:
+                return
+            if order.size == units and np.array_equal(order, np.arange(units)):
+                order = None
+        same = (order is None and self.unit_order is None) or (
+            order is not None and self.unit_order is not None and np.array_equal(order, self.unit_order))
+        if not same:
+            self.unit_order = None if order is None else order.copy()
+            self.unit_order_changed.emit()
+
+    def shown_units_count(self) -> int:
+        layer = self.shown_layer
+        return int(getattr(layer, "units", 0) or 0) if layer is not None else 0
+
+    def units_shown(self, units: int | None = None) -> np.ndarray:
+        """The units every view shows, in order (row r is unit ``units_shown()[r]``)."""
+        n = self.shown_units_count() if units is None else units
+        o = self.unit_order
+        if o is None or (o.size and o.max() >= n):
+            return np.arange(n)
+        return o
 
     @property
     def layer(self) -> RecurrentLayer | None:

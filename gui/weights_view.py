@@ -37,6 +37,7 @@ class WeightsView(QWidget):
         super().__init__(parent)
         self.slices = []
         self.unit = -1
+        self.order: np.ndarray | None = None  # the session's unit order: column r of a gate block is unit order[r]
         self._contributions = None  # (gate, unit, {matrix: per-row terms}) from the Explain panel
         self.matrix = "W"
         self.gate = None
@@ -148,6 +149,21 @@ class WeightsView(QWidget):
         group.addButton(b, i)
         bar.addWidget(b)
 
+    def set_order(self, order: np.ndarray | None) -> None:
+        """Columns of every gate block in this unit order (real unit indices; None: all, Keras' order)."""
+        order = None if order is None else np.asarray(order, np.int64)
+        if order is not None and self.slices and order.size and order.max() >= self._units_per_block():
+            order = None
+        same = (order is None and self.order is None) or (
+            order is not None and self.order is not None and np.array_equal(order, self.order))
+        self.order = order
+        if not same and self.slices:
+            self._show()
+
+    def _columns(self, n_units: int) -> np.ndarray:
+        """The units shown as the columns of one gate block, in order."""
+        return np.arange(n_units) if self.order is None else self.order
+
     def select(self, matrix: str, gate: str) -> None:
         self.matrix, self.gate = matrix, gate
         self.matrix_group.button(self.matrices.index(matrix)).setChecked(True)
@@ -197,11 +213,17 @@ class WeightsView(QWidget):
         same_matrix = [x for x in self.slices if x.matrix == self.matrix]
         limit = max(symmetric_limit(x.array) for x in same_matrix)  # one scale across the four gates
         n_units = a.shape[-1]
+        units = self._columns(self._units_per_block())
+        if self.order is not None:  # the session's unit order: each gate block's columns permuted (a copy)
+            per_block = self._units_per_block()
+            pick = np.concatenate([units + k * per_block for k in range(max(n_units // per_block, 1))])
+            a = a[..., pick]
+            n_units = a.shape[-1]
         if self.gate == ALL:
             per = [x for x in self.slices if x.matrix == self.matrix]
-            cols = [f"{short_gate(x.gate)}·u{j}" for x in per for j in range(x.array.shape[-1])]
+            cols = [f"{short_gate(x.gate)}·u{j}" for x in per for j in units]
         else:
-            cols = [f"u{j}" for j in range(n_units)]
+            cols = [f"u{j}" for j in units]
         if a.ndim == 1:
             rows = [f"{self.matrix}"]
         elif kernel_shape:
@@ -225,7 +247,7 @@ class WeightsView(QWidget):
         left = {"W": "input feature", "U": "unit of h(t-1)"}.get(self.matrix, "")
         self.plot.setLabel("left", left.replace("feature", "channel").replace("unit", "channel") + " @ kernel tap"
                            if kernel_shape else left)
-        self._show_gate_blocks(same_matrix, n_units)
+        self._show_gate_blocks(same_matrix, len(units))
         self.highlight_unit(self.unit)
         self._apply_contributions()
         self.plot.autoRange(padding=0.01)
@@ -257,7 +279,7 @@ class WeightsView(QWidget):
                 line.hide()
             self.plot.showAxis("top", False)
             return
-        u = blocks[0].array.shape[-1]
+        u = len(self._columns(blocks[0].array.shape[-1]))  # columns per block as shown (top N)
         while len(self.gate_separators) < len(blocks) - 1:  # created once, reused
             line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#333", width=1.5), movable=False)
             line.setZValue(5)
@@ -276,7 +298,10 @@ class WeightsView(QWidget):
         return per[0].array.shape[-1] if per else 1
 
     def _unit_of_column(self, col: int) -> int:
-        return col % self._units_per_block() if self.gate == ALL else col
+        """The real unit of a shown column."""
+        units = self._columns(self._units_per_block())
+        r = col % len(units) if self.gate == ALL and len(units) else col
+        return int(units[r]) if 0 <= r < len(units) else -1
 
     def show_contributions(self, gate: str | None, unit: int = -1, x_terms=None, h_terms=None) -> None:
         """Rows of ``gate``'s W and U shaded by their terms at the explained step (None clears); the gate is
@@ -302,9 +327,11 @@ class WeightsView(QWidget):
 
     def highlight_unit(self, unit: int) -> None:
         self.unit = unit
-        u = self._units_per_block()
+        units = self._columns(self._units_per_block())
+        u = len(units)
         n_blocks = max(self.model.columnCount() // max(u, 1), 1) if self.gate == ALL else 1
-        cols = [unit + k * u for k in range(n_blocks)] if unit >= 0 else []
+        where = np.flatnonzero(units == unit) if unit >= 0 else np.zeros(0, np.int64)
+        cols = [int(where[0]) + k * u for k in range(n_blocks)] if where.size else []
         self.model.set_highlight_columns(cols)
         for line in self.unit_lines:
             line.hide()
