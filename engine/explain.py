@@ -410,6 +410,26 @@ def readout_dense(graph, node):
     return None
 
 
+def readout_output(graph, dense) -> int | None:
+    """Which model output the readout Dense ``dense`` is, directly or through layers that keep its units in place
+    (Dropout-like, Activation, Softmax, ReLU, …): output k's dimension j is then the Dense's unit j before those
+    activations. None when the Dense feeds no model output that way."""
+    from .layers.advanced_activations import PReLU, Softmax, _ActivationLayer
+    from .layers.core import Activation
+
+    keep = (Identity, Activation, _ActivationLayer, Softmax, PReLU)
+    ref = (dense.id, 0)
+    for _ in range(len(graph.nodes) + 1):
+        if ref in graph.outputs:
+            return graph.outputs.index(ref)
+        nxt = [n for n in graph.nodes if n.inputs and n.inputs[0] == ref and len(n.inputs) == 1
+               and isinstance(n.layer, keep)]
+        if not nxt:
+            return None
+        ref = (nxt[0].id, 0)
+    return None
+
+
 def explain_readout(stepper, node, sample: int, step: int, unit: int) -> Explanation:
     """Output ``unit`` of the Dense that reads the layer's h, after step t: each unit k's W[k,o]·h_t[k]."""
     dense = readout_dense(stepper.graph, node)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout,
                                QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from engine.explain import (ExplainError, activation_curve, cell_sources, explain, explain_readout, explainable,
-                            readout_dense)
+                            readout_dense, readout_output)
 from engine.explain import targets as explain_targets
 from engine.unit_stats import ORDER_KEYS
 
@@ -215,12 +215,32 @@ class ExplainPanel(QWidget):
             return None, f"{node.qualname}: step the replay to explain its values"
         step = run.t - 1 if self.step is None or self.step >= run.t else self.step
         try:
-            if self.gate == "y":  # the Dense's first output: every unit of h is one of its terms
-                return explain_readout(s.stepper, node, 0, step, 0), ""
+            if self.gate == "y":  # the output chosen in the window: every unit of h is one of its terms
+                unit, why = self._readout_unit(node)
+                if unit is None:
+                    return None, why
+                return explain_readout(s.stepper, node, 0, step, unit), ""
             src = cell_sources(s.stepper, node)[self.direction or ""]
             return explain(src, 0, step, self.unit, self.gate), ""
         except (ExplainError, KeyError) as e:
             return None, str(e)
+
+    def _readout_unit(self, node) -> tuple[int | None, str]:
+        """The Dense unit behind the output and dimension chosen in the window (the session's), or None and why."""
+        s = self.session
+        graph = s.model.graph
+        dense = readout_dense(graph, node)
+        k = None if dense is None else readout_output(graph, dense)
+        if dense is None:
+            return None, f"no Dense layer reads the h of {node.qualname!r} directly"
+        if k is None:  # the Dense feeds other layers before any output: its own units, the first one
+            return 0, ""
+        if k != s.output:
+            labels = s.output_labels()
+            chosen = labels[s.output] if s.output < len(labels) else str(s.output)
+            return None, (f"y: the output chosen ({chosen}) is not read from {node.qualname}'s h by one Dense; "
+                          f"{dense.layer.name} is output {k}")
+        return min(s.dim, int(dense.layer.units) - 1), ""
 
     def refresh(self) -> None:
         ex, why = self.current()
