@@ -84,6 +84,20 @@ def write_trace(model: engine.Model, inputs: list[np.ndarray], path: str) -> str
     return path
 
 
+def write_trace_h5(model: engine.Model, inputs: list[np.ndarray], path: str, chunk: int | None = None,
+                   progress=None, cancelled=None) -> str | None:
+    """The trace of every sample written to an HDF5 file chunk by chunk (engine/streaming.py: memory stays one
+    chunk; progress and cancel between chunks); returns the path, or None when cancelled (no file is left)."""
+    from engine.streaming import Cancelled, trace_to_h5
+
+    try:
+        return trace_to_h5(model, inputs, path, chunk=chunk, progress=progress, cancelled=cancelled)
+    except Cancelled:
+        return None
+    except OSError as e:
+        raise engine.ModelFileError(path, f"cannot write ({e.strerror or e})") from None
+
+
 class _Signals(QObject):
     finished = Signal(object)  # Loaded
     failed = Signal(str)  # one-line message

@@ -9,10 +9,10 @@ import threading
 import numpy as np
 import PySide6  # noqa: F401  (before pyqtgraph, so it binds to PySide6)
 import pyqtgraph as pg
-from PySide6.QtCore import QSettings, Qt, QThreadPool
+from PySide6.QtCore import QObject, QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSplitter, QTabWidget,
-                               QVBoxLayout, QWidget)
+                               QToolButton, QVBoxLayout, QWidget)
 
 from engine.errors import FormatError, ModelFileError
 from engine.export import SameFileError, atomic_path, refuse_same_file, save_matrix
@@ -27,7 +27,7 @@ from .explain_panel import install as install_explain
 from .export_image import caption_image, write_svg
 from .guide import GuideDialog
 from .input_panel import InputPanel
-from .loader import LoadTask, open_data, open_model, predict_batches, reopen, write_trace
+from .loader import LoadTask, open_data, open_model, predict_batches, reopen, write_trace, write_trace_h5
 from .model_panel import ModelPanel
 from .replay_plots import ReplayPlots
 from .session import Session
@@ -46,6 +46,10 @@ pg.setConfigOptions(background="w", foreground="#333", antialias=False, imageAxi
 
 def _mb(n: int) -> str:
     return f"{n / 1024 ** 2:.1f} MB" if n < 1024 ** 3 else f"{n / 1024 ** 3:.1f} GB"
+
+
+class _TraceProgress(QObject):
+    progress = Signal(int, int)  # samples written, total (emitted on the worker, delivered on the GUI thread)
 
 
 class MainWindow(QMainWindow):
@@ -108,6 +112,22 @@ class MainWindow(QMainWindow):
         self.busy.setMaximumWidth(160)
         self.busy.hide()
         self.statusBar().addPermanentWidget(self.busy)
+        # a whole batch traced into .h5 chunk by chunk: its progress and a Cancel button
+        self.trace_chunk: int | None = None  # samples per chunk (None: from the memory budget)
+        self._trace_cancel = False
+        self._trace_signals = _TraceProgress()
+        self._trace_signals.progress.connect(self._on_trace_progress)
+        self.trace_progress = QProgressBar()
+        self.trace_progress.setObjectName("traceProgress")
+        self.trace_progress.setMaximumWidth(180)
+        self.trace_progress.setFormat("trace %p%")
+        self.trace_cancel = QToolButton()
+        self.trace_cancel.setText("Cancel")
+        self.trace_cancel.setObjectName("traceCancel")
+        self.trace_cancel.clicked.connect(self.cancel_trace)
+        for wdg in (self.trace_progress, self.trace_cancel):
+            wdg.hide()
+            self.statusBar().addPermanentWidget(wdg)
         self.statusBar().addPermanentWidget(self.badge)
 
         self._make_menus()
@@ -155,7 +175,7 @@ class MainWindow(QMainWindow):
         ex.addAction("Plots as SVG…", lambda: self.export_plots("svg"))
         ex.addAction("Shown gate matrix (CSV / .npy)…", self.export_matrix)
         ex.addAction("Trace of this sample (.npz)…", self.export_trace)
-        ex.addAction("Trace of the whole batch (.npz)…", lambda: self.export_trace(whole_batch=True))
+        ex.addAction("Trace of the whole batch (.npz, .h5)…", lambda: self.export_trace(whole_batch=True))
         m.addSeparator()
         m.addAction("Memory &budget…", self.choose_memory_budget)
         m.addSeparator()
@@ -764,16 +784,23 @@ class MainWindow(QMainWindow):
         n = inputs[0].shape[0]
         samples = f"{n} sample{'s' if n > 1 else ''}"
         size = s.trace_bytes(whole_batch)
+        asked = path is None
         if path is None:
             what = f"Export the trace of all {n} samples" if whole_batch else "Export the trace of this sample"
-            path, _ = QFileDialog.getSaveFileName(self, what, self._last_dir(), "NumPy archive (*.npz)")
+            kinds = "NumPy archive (*.npz)" + (";;HDF5, written chunk by chunk (*.h5)" if whole_batch else "")
+            path, kind = QFileDialog.getSaveFileName(self, what, self._last_dir(), kinds)
             if not path:
                 return
-            if size > self.TRACE_CONFIRM_BYTES and not self._confirm(
-                    "Large trace", f"The trace of {samples} holds about {_mb(size)}, in memory and on disk. "
-                                   f"Export it?"):
-                return
-        if not self._may_write(path):
+            if kind.startswith("HDF5") and not path.lower().endswith((".h5", ".hdf5")):
+                path += ".h5"
+        # a whole batch into HDF5: chunk by chunk, memory stays one chunk (engine/streaming.py)
+        chunked = whole_batch and path.lower().endswith((".h5", ".hdf5"))
+        if asked and size > self.TRACE_CONFIRM_BYTES and not self._confirm(
+                "Large trace", f"The trace of {samples} holds about {_mb(size)}, "
+                               f"{'on disk (written chunk by chunk)' if chunked else 'in memory and on disk'}. "
+                               f"Export it?"):
+            return
+        if not self._may_write(path):  # never the model or the input itself
             return
         self.exporting = True
         self._update_busy()
@@ -782,15 +809,37 @@ class MainWindow(QMainWindow):
         def finished(written):
             self.exporting = False
             self._update_busy()
-            self.statusBar().showMessage(f"Trace of {samples} written to {written}", 6000)
+            self._show_trace_progress(False)
+            self.statusBar().showMessage(f"Trace of {samples} written to {written}" if written is not None
+                                         else "Trace export cancelled: no file written", 6000)
 
         def failed(message):
             self.exporting = False
             self._update_busy()
+            self._show_trace_progress(False)
             self.statusBar().clearMessage()
             self.show_error("Cannot export", message)
 
-        self._run(LoadTask(write_trace, s.model, inputs, path), finished, failed)
+        if chunked:
+            self._trace_cancel = False
+            self._show_trace_progress(True)
+            emit = self._trace_signals.progress.emit
+            self._run(LoadTask(write_trace_h5, s.model, inputs, path, self.trace_chunk,
+                               lambda done, total: emit(done, total), lambda: self._trace_cancel), finished, failed)
+        else:
+            self._run(LoadTask(write_trace, s.model, inputs, path), finished, failed)
+
+    def cancel_trace(self) -> None:
+        """Stop the chunked trace export after the chunk under way (the file is then not left)."""
+        self._trace_cancel = True
+
+    def _show_trace_progress(self, on: bool) -> None:
+        self.trace_progress.setValue(0)
+        self.trace_progress.setVisible(on)
+        self.trace_cancel.setVisible(on)
+
+    def _on_trace_progress(self, done: int, total: int) -> None:
+        self.trace_progress.setValue(int(100 * done / max(total, 1)))
 
     def _confirm(self, title: str, text: str) -> bool:
         return QMessageBox.question(self, title, text) == QMessageBox.Yes

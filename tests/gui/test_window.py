@@ -253,7 +253,7 @@ def test_whole_batch_trace_only_when_asked(window, qtbot, tmp_path, monkeypatch)
     assert all(a.shape[0] == 1 for run in s.stepper.runs.values() for a in dict(run.records).values())
     s.set_input_value(2, 0, 3.0)  # a what-if edit of sample 0 is part of the batch traced
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "all.npz"), ""))
-    menu_action(window, "Trace of the whole batch (.npz)…").trigger()
+    menu_action(window, "Trace of the whole batch (.npz, .h5)…").trigger()
     assert window.exporting and window.busy.isVisible()  # done once the task reports back, on the GUI thread
     qtbot.waitUntil(lambda: not window.exporting, timeout=10000)
     assert not window.busy.isVisible()
