@@ -765,7 +765,7 @@ class MainWindow(QMainWindow):
         if not self._may_write(path):
             return
         try:
-            rows, cols = self.weights.names()
+            rows, cols = self.weights.names(keras_order=True)  # the block as Keras stores it, whatever the order shown
             a = block.array
             shown = (1, a.size) if a.ndim == 1 else (a.size // a.shape[-1], a.shape[-1])  # the table's rows × columns
             if (len(rows), len(cols)) != shown:  # names of another block than the one exported: numbered instead

@@ -191,9 +191,11 @@ class WeightsView(QWidget):
         row = rows[r] if r < len(rows) else str(r)
         return f"{row} → {cols[c]}\n{float(a[r, c]):.6g}"
 
-    def names(self) -> tuple[list[str], list[str]]:
-        """Row and column names of the block shown (for the CSV export's header)."""
-        return list(getattr(self, "row_names", [])), list(getattr(self, "col_names", []))
+    def names(self, keras_order: bool = False) -> tuple[list[str], list[str]]:
+        """Row and column names of the block shown; with ``keras_order``, the columns of the whole block in Keras'
+        order whatever the unit order shown (the CSV export writes the block as Keras stores it)."""
+        cols = getattr(self, "keras_col_names" if keras_order else "col_names", [])
+        return list(getattr(self, "row_names", [])), list(cols)
 
     def _on_matrix_clicked(self, i):
         self.matrix = self.matrices[i]
@@ -219,11 +221,13 @@ class WeightsView(QWidget):
             pick = np.concatenate([units + k * per_block for k in range(max(n_units // per_block, 1))])
             a = a[..., pick]
             n_units = a.shape[-1]
-        if self.gate == ALL:
-            per = [x for x in self.slices if x.matrix == self.matrix]
-            cols = [f"{short_gate(x.gate)}·u{j}" for x in per for j in units]
-        else:
-            cols = [f"u{j}" for j in units]
+        per = [x for x in self.slices if x.matrix == self.matrix] if self.gate == ALL else [None]
+
+        def col_names(us):
+            return [f"{short_gate(x.gate)}·u{j}" if x is not None else f"u{j}" for x in per for j in us]
+
+        cols = col_names(units)
+        self.keras_col_names = col_names(range(self._units_per_block()))  # for the export, in Keras' order
         if a.ndim == 1:
             rows = [f"{self.matrix}"]
         elif kernel_shape:

@@ -105,3 +105,20 @@ def test_bars_follow_the_order_and_keras_order_shows_every_unit_again(window, qt
     window.session.set_unit_order(None)
     assert window.session.unit_order is None
     assert len(plots.gate_curves["z"].opts["height"]) == plots.units
+
+
+def test_csv_export_keeps_keras_order_whatever_the_order_shown(window, qtbot, tmp_path):
+    open_at(window, qtbot, str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"), steps=3)
+    _ordered(window, qtbot, 1, 0)  # by variance, every unit: the table's columns are permuted
+    w = window.weights
+    order = window.session.unit_order
+    assert order is not None and not np.array_equal(order, np.arange(100))
+    assert w.model.headerData(0, Qt.Horizontal) == f"u{order[0]}"
+    W_i = next(x.array for x in w.slices if x.matrix == "W" and x.gate == "i")
+    out = tmp_path / "w.csv"
+    window.export_matrix(str(out))
+    lines = out.read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[1:] == [f"u{j}" for j in range(100)]  # names and values both in Keras' order
+    first = lines[1].split(",")
+    np.testing.assert_allclose(np.array(first[1:], np.float64), W_i[0], rtol=1e-6)
