@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSp
 
 from .colors import colormap
 from .exercise_plots import ReadoutMap, nearest_point
+from .gate_heatmaps import unit_ticks
 from .hover import HoverValues
 from .integer_axis import integer_axes
 from .legend import legend_below
@@ -383,8 +384,7 @@ class ReplayPlots(QWidget):
         return int(where[0]) if where.size else -1
 
     def _place_rows(self) -> None:
-        from .gate_heatmaps import unit_ticks
-
+        """Image extents, axis ticks (the real unit of each row) and bar positions for the unit order."""
         n = max(len(self.rows), 1)
         keras = len(self.rows) == self.units and np.array_equal(self.rows, np.arange(self.units))
         ticks = None if keras else unit_ticks(self.rows)
