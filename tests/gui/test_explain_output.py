@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .test_explain_panel import open_at, paths
+from tests.gui.helpers import fixture_paths
+
+from .test_explain_panel import open_at  # the Explain tests' open step
 
 
 def _node_id(window, name):
@@ -13,7 +15,7 @@ def _node_id(window, name):
 
 
 def test_y_follows_the_chosen_dimension_and_matches_keras(window, qtbot):
-    panel = open_at(window, qtbot, *paths("wild_act_softmax"), steps=10 ** 6)  # to the end
+    panel = open_at(window, qtbot, *fixture_paths("wild_act_softmax"), steps=10 ** 6)  # to the end
     s = window.session
     s.set_node(_node_id(window, "simple_rnn"))
     s.to_end()
@@ -32,7 +34,7 @@ def test_y_follows_the_chosen_dimension_and_matches_keras(window, qtbot):
 
 
 def test_y_of_another_output_says_which_output_the_dense_is(window, qtbot):
-    panel = open_at(window, qtbot, *paths("br_multi_io"), steps=0)
+    panel = open_at(window, qtbot, *fixture_paths("br_multi_io"), steps=0)
     s = window.session
     s.set_node(_node_id(window, "gru"))
     s.to_end()

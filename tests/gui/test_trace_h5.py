@@ -7,7 +7,8 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from .test_window import TOL, fixture_paths, menu_action
+from tests.engine.helpers import TOL
+from tests.gui.helpers import fixture_paths, menu_action
 
 
 def test_whole_batch_into_h5_chunk_by_chunk_with_progress(window, qtbot, tmp_path, monkeypatch):

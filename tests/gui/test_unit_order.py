@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from .test_explain_panel import DEMO, click_view, open_at, paths, records, wait_loaded
+from tests.gui.helpers import DEMO, fixture_paths, wait_loaded
+
+from .test_explain_panel import click_view, open_at, records  # the Explain tests' click and open steps
 
 
 def _ordered(window, qtbot, box_index=1, top=10):
@@ -85,7 +87,7 @@ def test_click_in_ordered_heatmap_explains_the_real_unit(window, qtbot):
 
 
 def test_bars_follow_the_order_and_keras_order_shows_every_unit_again(window, qtbot):
-    window.load_now(*paths("br_gru_after"))
+    window.load_now(*fixture_paths("br_gru_after"))
     wait_loaded(qtbot, window)
     window.session.seek(4)
     plots = window.plots
