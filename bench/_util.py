@@ -92,9 +92,14 @@ def write_h5(path, units: int, T: int, F: int, weights) -> None:
         {"class_name": "LSTM", "config": lstm_config("lstm_2", units, False)},
         {"class_name": "Dense", "config": {"name": "dense", "units": 1}},
     ]
+    write_sequential_h5(path, "big", layers, weights)
+
+
+def write_sequential_h5(path, name: str, layers: list, weights: dict) -> None:
+    """A Keras 2 full-model HDF5 of a Sequential config: model_config + model_weights/<layer>/<layer>/<var>:0."""
     with h5py.File(path, "w") as f:
         f.attrs["keras_version"] = "2.21.0"
-        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": "big", "layers": layers}})
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": name, "layers": layers}})
         g = f.create_group("model_weights")
         g.attrs["layer_names"] = np.array([n.encode() for n in weights], dtype="S")
         for lname, arrays in weights.items():

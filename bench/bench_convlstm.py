@@ -11,16 +11,14 @@ Each figure is the best over several interleaved repetitions (the machine may be
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import fmt_time, load_note, timed  # noqa: E402
+from _util import fmt_time, load_note, timed, write_sequential_h5  # noqa: E402
 
-import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -45,17 +43,7 @@ def write_model(path, T: int, S: int, C: int, f1: int, f2: int, rng) -> None:
         "flat": [],
         "dense": [("kernel", w(S * S * f2, 1)), ("bias", w(1))],
     }
-    with h5py.File(path, "w") as f:
-        f.attrs["keras_version"] = "2.21.0"
-        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": "conv", "layers": layers}})
-        g = f.create_group("model_weights")
-        g.attrs["layer_names"] = np.array([n.encode() for n in weights], dtype="S")
-        for lname, arrays in weights.items():
-            lg = g.create_group(lname)
-            names = [f"{lname}/{n}:0" for n, _ in arrays]
-            lg.attrs["weight_names"] = np.array([n.encode() for n in names], dtype="S")
-            for n, (_, a) in zip(names, arrays):
-                lg.create_dataset(n, data=a)
+    write_sequential_h5(path, "conv", layers, weights)
 
 
 def main() -> None:

@@ -19,11 +19,10 @@ import sys
 import tempfile
 import time
 
-from _util import ROOT, fmt_time, load_note  # noqa: F401  (puts the checkout on sys.path)
+from _util import ROOT, fmt_time, load_note, write_sequential_h5  # noqa: F401  (puts the checkout on sys.path)
 
 
 def write_model(path: str, units: int, T: int, F: int) -> None:
-    import h5py
     import numpy as np
 
     rng = np.random.default_rng(0)
@@ -36,17 +35,7 @@ def write_model(path: str, units: int, T: int, F: int) -> None:
               {"class_name": "Dense", "config": {"name": "dense", "units": 1}}]
     weights = {"lstm": [("kernel", w(F, 4 * units)), ("recurrent_kernel", w(units, 4 * units)), ("bias", w(4 * units))],
                "dense": [("kernel", w(units, 1)), ("bias", w(1))]}
-    with h5py.File(path, "w") as f:
-        f.attrs["keras_version"] = "2.21.0"
-        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": "s", "layers": layers}})
-        g = f.create_group("model_weights")
-        g.attrs["layer_names"] = np.array([n.encode() for n in weights], dtype="S")
-        for lname, arrays in weights.items():
-            lg = g.create_group(lname)
-            names = [f"{lname}/{n}:0" for n, _ in arrays]
-            lg.attrs["weight_names"] = np.array([n.encode() for n in names], dtype="S")
-            for n, (_, a) in zip(names, arrays):
-                lg.create_dataset(n, data=a)
+    write_sequential_h5(path, "s", layers, weights)
 
 
 def child(mode: str, model_path: str, x_path: str) -> None:
