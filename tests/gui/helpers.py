@@ -42,3 +42,27 @@ def xy(item):
 
 def curve_y(curve):
     return xy(curve)[1]
+
+
+def click_view(qtbot, window, plot, x, y):
+    """A real mouse click on the plot's view at data coordinates (x, y)."""
+    from PySide6.QtCore import QPointF, Qt
+
+    scene_pt = plot.vb.mapViewToScene(QPointF(x, y))
+    pos = window.plots.glw.mapFromScene(scene_pt)
+    qtbot.mouseClick(window.plots.glw.viewport(), Qt.LeftButton, pos=pos)
+
+
+def records(window):
+    """The records of the layer shown in the window (the session's stepper)."""
+    s = window.session
+    return s.stepper.runs[s.node_id].records
+
+
+def open_at(window, qtbot, model, data, steps):
+    """Open a model, wait for it, step to ``steps``; returns the Explain panel."""
+    window.load_now(model, data)
+    wait_loaded(qtbot, window)
+    window.session.seek(steps)
+    qtbot.wait(10)
+    return window.explain_tools.panel

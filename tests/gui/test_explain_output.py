@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.gui.helpers import fixture_paths
+from tests.gui.helpers import fixture_paths, open_at
 
-from .test_explain_panel import open_at  # the Explain tests' open step
 
 
 def _node_id(window, name):

@@ -7,34 +7,14 @@ import importlib.util
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 
-from tests.gui.helpers import DEMO, fixture_paths, wait_loaded
-
-
-def click_view(qtbot, window, plot, x, y):
-    """A real mouse click on the plot's view at data coordinates (x, y)."""
-    scene_pt = plot.vb.mapViewToScene(QPointF(x, y))
-    pos = window.plots.glw.mapFromScene(scene_pt)
-    qtbot.mouseClick(window.plots.glw.viewport(), Qt.LeftButton, pos=pos)
+from tests.gui.helpers import DEMO, click_view, fixture_paths, open_at, records, wait_loaded
 
 
 def bar_x(window, unit, gate_index):
     n = len(window.plots.gate_curves)
     return unit + (gate_index - (n - 1) / 2) * (0.8 / n)
-
-
-def records(window):
-    s = window.session
-    return s.stepper.runs[s.node_id].records
-
-
-def open_at(window, qtbot, model, data, steps):
-    window.load_now(model, data)
-    wait_loaded(qtbot, window)
-    window.session.seek(steps)
-    qtbot.wait(10)
-    return window.explain_tools.panel
 
 
 def test_click_a_gate_bar_and_read_the_numbers_back(window, qtbot):

@@ -7,9 +7,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from tests.gui.helpers import DEMO, fixture_paths, wait_loaded
+from tests.gui.helpers import DEMO, click_view, fixture_paths, open_at, records, wait_loaded
 
-from .test_explain_panel import click_view, open_at, records  # the Explain tests' click and open steps
 
 
 def _ordered(window, qtbot, box_index=1, top=10):
