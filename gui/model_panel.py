@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QLabel, QScrollArea, QSplitter, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from engine.describe import fmt_shape
 from engine.graph import UnbuiltLayer, UnsupportedLayer
@@ -57,10 +58,28 @@ class ModelPanel(QWidget):
         self.health.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.health.setStyleSheet("background: #f3f7f3; padding: 6px; border: 1px solid #cdc;")
         self.health.hide()
+        # the layer's details and gate health scroll under the list, which keeps room for its rows at any height
+        info = QWidget()
+        info_lay = QVBoxLayout(info)
+        info_lay.setContentsMargins(0, 0, 0, 0)
+        info_lay.addWidget(self.details)
+        info_lay.addWidget(self.health)
+        info_lay.addStretch(1)
+        self.info = QScrollArea()
+        self.info.setObjectName("layerInfo")
+        self.info.setWidget(info)
+        self.info.setWidgetResizable(True)
+        self.info.setFrameShape(QFrame.NoFrame)
+        self.info.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.info.setMinimumHeight(60)
+        self.body = QSplitter(Qt.Vertical)
+        self.body.setChildrenCollapsible(False)
+        self.body.addWidget(self.tree)
+        self.body.addWidget(self.info)
+        self.body.setStretchFactor(0, 0)
+        self.body.setStretchFactor(1, 1)
         lay.addWidget(self.header)
-        lay.addWidget(self.tree, 1)
-        lay.addWidget(self.details)
-        lay.addWidget(self.health)
+        lay.addWidget(self.body, 1)
 
     def set_model(self, model, problem: str | None = None) -> None:
         self.model = model
@@ -130,7 +149,29 @@ class ModelPanel(QWidget):
             self.tree.addTopLevelItem(item)
         for c in range(4):
             self.tree.resizeColumnToContents(c)
+        self._fit_tree()
         self.tree.blockSignals(False)
+
+    #: the list keeps room for this many rows (fewer if the model has fewer layers) however small the window
+    MIN_ROWS = 4
+
+    #: rows the list shows at first (all of them for smaller models); the rest of the height goes to the details
+    FIT_ROWS = 8
+
+    def _rows_height(self, n: int) -> int:
+        row = self.tree.sizeHintForRow(0) if self.tree.topLevelItemCount() else 0
+        bar = self.tree.horizontalScrollBar().sizeHint().height()
+        return self.tree.header().sizeHint().height() + n * max(row, 1) + bar + 2 * self.tree.frameWidth() + 2
+
+    def _fit_tree(self) -> None:
+        """The list keeps room for its header, up to MIN_ROWS rows and a scroll bar; it starts with up to FIT_ROWS
+        rows, and the layer's details and gate health take the rest (they scroll when they need more)."""
+        count = self.tree.topLevelItemCount()
+        self.tree.setMinimumHeight(self._rows_height(min(count, self.MIN_ROWS)))
+        total = sum(self.body.sizes())
+        if total > 0:
+            want = min(self._rows_height(min(count, self.FIT_ROWS)), max(total // 2, self.tree.minimumHeight()))
+            self.body.setSizes([want, max(total - want, 1)])
 
     def select_node(self, node_id: int | None) -> None:
         self.tree.blockSignals(True)

@@ -193,3 +193,25 @@ def test_screenshot_takes_a_size(tmp_path):
     bad = subprocess.run([sys.executable, str(ROOT / "main.py"), "--screenshot", str(out), "--size", "big"],
                          capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 2 and "WIDTHxHEIGHT" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_layer_list_keeps_its_rows_and_details_scroll(sized, qtbot, size):
+    """At 1024×700 the gate health once squeezed the layer list to two rows: every layer row of the demo is in the
+    list's viewport, and the details and gate health sit in a scroll area that can reach their last line."""
+    w = sized(size, "demo")
+    panel = w.model_panel
+    qtbot.waitUntil(lambda: panel.health.isVisible(), timeout=20000)
+    tree = panel.tree
+    vp = tree.viewport().rect()
+    for i in range(tree.topLevelItemCount()):
+        r = tree.visualItemRect(tree.topLevelItem(i))
+        assert vp.contains(r.topLeft()) and r.bottom() <= vp.bottom(), (i, r, vp)
+    info = panel.info
+    assert info.widget().isAncestorOf(panel.details) and info.widget().isAncestorOf(panel.health)
+    bar = info.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    qtbot.wait(10)
+    bottom = panel.health.mapTo(info.viewport(), panel.health.rect().bottomLeft()).y()
+    assert bottom <= info.viewport().height()
+    assert info.height() >= 60
