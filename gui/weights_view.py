@@ -193,9 +193,11 @@ class WeightsView(QWidget):
 
     def names(self, keras_order: bool = False) -> tuple[list[str], list[str]]:
         """Row and column names of the block shown; with ``keras_order``, the columns of the whole block in Keras'
-        order whatever the unit order shown (the CSV export writes the block as Keras stores it)."""
+        order whatever the unit order shown, and the rows too (U's rows follow the unit order when one is set; the CSV
+        export writes the block as Keras stores it)."""
         cols = getattr(self, "keras_col_names" if keras_order else "col_names", [])
-        return list(getattr(self, "row_names", [])), list(cols)
+        rows = getattr(self, "keras_row_names" if keras_order else "row_names", [])
+        return list(rows), list(cols)
 
     def _on_matrix_clicked(self, i):
         self.matrix = self.matrices[i]
@@ -228,6 +230,7 @@ class WeightsView(QWidget):
 
         cols = col_names(units)
         self.keras_col_names = col_names(range(self._units_per_block()))  # for the export, in Keras' order
+        self.row_pick = None  # the rows shown, as rows of the block in Keras' order (None: all, in that order)
         if a.ndim == 1:
             rows = [f"{self.matrix}"]
         elif kernel_shape:
@@ -238,6 +241,12 @@ class WeightsView(QWidget):
             rows = [f"x{j}" for j in range(a.shape[0])]
         else:
             rows = [f"h{j}" for j in range(a.shape[0])]
+            if self.order is not None and a.shape[0] == self._units_per_block():
+                # U's rows are the units of h(t-1): they follow the unit order (and its top-N filter) too
+                self.row_pick = units
+                a = a[units]
+                rows = [rows[k] for k in units]
+        self.keras_row_names = [f"h{j}" for j in range(s.array.shape[0])] if self.row_pick is not None else rows
         self.row_names, self.col_names = rows, cols
         self.model.set_array(a, rows, cols, limit)
         # columns wide enough for their names (headers were cut from the left) and for a value such as -0.1234
@@ -327,7 +336,11 @@ class WeightsView(QWidget):
         if c is None or self.gate not in (c[0], ALL):
             self.model.set_row_shading(None)
             return
-        self.model.set_row_shading(c[2].get(self.matrix))
+        terms = c[2].get(self.matrix)
+        pick = getattr(self, "row_pick", None)
+        if terms is not None and pick is not None and len(terms) == self._units_per_block():
+            terms = np.asarray(terms)[pick]  # the terms of the rows shown, in their order
+        self.model.set_row_shading(terms)
 
     def highlight_unit(self, unit: int) -> None:
         self.unit = unit

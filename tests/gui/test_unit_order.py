@@ -5,6 +5,7 @@ and checked against the engine's arrays permuted by the order."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui.helpers import DEMO, click_view, fixture_paths, open_at, records, wait_loaded
@@ -56,7 +57,17 @@ def test_order_applies_to_replay_heatmaps_gate_plot_and_weights(window, qtbot):
     U = np.concatenate([x.array for x in w.slices if x.matrix == "U"], axis=-1)
     assert w.model.columnCount() == 40
     assert w.model.headerData(13, Qt.Horizontal) == f"f·u{order[3]}"
-    assert w.model.data(w.model.index(5, 13), Qt.UserRole) == float(U[5, 100 + order[3]])
+    # U's rows are the units of h(t-1): they follow the order and its top-N filter too
+    assert w.model.rowCount() == 10
+    assert w.model.headerData(5, Qt.Vertical) == f"h{order[5]}"
+    assert w.model.data(w.model.index(5, 13), Qt.UserRole) == float(U[order[5], 100 + order[3]])
+    np.testing.assert_array_equal(w.image.image, U[order][:, np.concatenate([order + k * 100 for k in range(4)])])
+    rows, cols = w.names(keras_order=True)  # what the CSV export writes: the block as Keras stores it
+    assert rows == [f"h{j}" for j in range(100)] and cols[:2] == ["i·u0", "i·u1"]
+    # W's rows are input features: never reordered
+    w.select("W", "all")
+    assert w.model.rowCount() == 1 and w.model.headerData(0, Qt.Vertical) == "x0"
+    w.select("U", "all")
     # the highlight follows the real unit: in the heatmaps, the gate plot and every gate block
     s.set_unit(int(order[3]))
     assert all(m.value() == 3.5 and m.isVisible() for m in plots.unit_marks if m.isVisible()) and \
@@ -83,6 +94,15 @@ def test_click_in_ordered_heatmap_explains_the_real_unit(window, qtbot):
     assert ex.value == float(records(window)["h"][0, 2, order[7]])
     # the weights highlight the real unit's column, wherever the order put it
     assert window.weights.model.headerData(7, Qt.Horizontal) == f"u{order[7]}"
+    # a gate explained: U's rows, in the order, shaded by the recurrent terms of the units they show
+    panel.gate_box.setCurrentText("f")
+    ex = panel.explanation
+    assert (ex.gate, ex.unit) == ("f", int(order[7]))
+    w = window.weights
+    w.matrix_group.button(1).click()  # U
+    assert w.gate == "f" and w.model.headerData(0, Qt.Vertical) == f"h{order[0]}"
+    np.testing.assert_allclose(w.model.row_shading(), np.asarray(ex.h_terms)[order])
+    assert w.model.headerData(4, Qt.Vertical, Qt.UserRole) == pytest.approx(float(ex.h_terms[order[4]]))
 
 
 def test_bars_follow_the_order_and_keras_order_shows_every_unit_again(window, qtbot):
