@@ -261,6 +261,7 @@ class WeightsView(QWidget):
         self.plot.setLabel("left", left.replace("feature", "channel").replace("unit", "channel") + " @ kernel tap"
                            if kernel_shape else left)
         self._show_gate_blocks(same_matrix, len(units))
+        self._label_units(units, img.shape[1], img.shape[0] if self.row_pick is not None else 0)
         self.highlight_unit(self.unit)
         self._apply_contributions()
         self.plot.autoRange(padding=0.01)
@@ -305,6 +306,27 @@ class WeightsView(QWidget):
         top.setTicks([[((k + 0.5) * u - 0.5, short_gate(x.gate) if "/" in x.gate else f"{self.matrix}_{x.gate}")
                        for k, x in enumerate(blocks)], []])
         self.plot.showAxis("top", True)
+
+    def _label_units(self, units: np.ndarray, n_cols: int, n_rows: int) -> None:
+        """With a unit order, the heatmap's axes name the real units (u17, h17) at as many places as fit (12 at
+        most), as the table's headers do; in Keras' order positions are the units and the axes count them."""
+        bottom, left = self.plot.getAxis("bottom"), self.plot.getAxis("left")
+        if self.order is None or not len(units):
+            bottom.setTicks(None)
+            left.setTicks(None)
+            return
+        u = len(units)
+        box = self.plot.getViewBox().sceneBoundingRect()
+        # as many labels as fit: ~48 px for "u123" along the bottom, ~20 px a line on the left
+        fit_cols = int(box.width() // 48) if box.width() > 0 else 6
+        fit_rows = int(box.height() // 20) if box.height() > 0 else 12
+
+        def ticks(n, name, most):
+            step = max(1, int(np.ceil(n / max(2, min(12, most)))))
+            return [[(c, f"{name}{units[c % u]}") for c in range(0, n, step)], []]
+
+        bottom.setTicks(ticks(n_cols, "u", fit_cols))
+        left.setTicks(ticks(n_rows, "h", fit_rows) if n_rows else None)
 
     def _units_per_block(self) -> int:
         per = [x for x in self.slices if x.matrix == self.matrix]
