@@ -62,6 +62,9 @@ def test_order_applies_to_replay_heatmaps_gate_plot_and_weights(window, qtbot):
     assert w.model.headerData(5, Qt.Vertical) == f"h{order[5]}"
     assert w.model.data(w.model.index(5, 13), Qt.UserRole) == float(U[order[5], 100 + order[3]])
     np.testing.assert_array_equal(w.image.image, U[order][:, np.concatenate([order + k * 100 for k in range(4)])])
+    # the heatmap's axes name the real units too
+    assert (0, f"u{order[0]}") in w.plot.getAxis("bottom")._tickLevels[0]
+    assert (0, f"h{order[0]}") in w.plot.getAxis("left")._tickLevels[0]
     rows, cols = w.names(keras_order=True)  # what the CSV export writes: the block as Keras stores it
     assert rows == [f"h{j}" for j in range(100)] and cols[:2] == ["i·u0", "i·u1"]
     # W's rows are input features: never reordered
