@@ -1,6 +1,7 @@
 """The headless ``explain`` and ``export-code`` subcommands (registered by cli.py, which handles their errors).
 
-    python main.py explain MODEL --input X [--sample N] --layer L --step T --unit J [--gate G] [--json] [--top N]
+    python main.py explain MODEL --input X [--sample N] --layer L --step T --unit J [--at P] [--gate G] [--json]
+                                 [--top N]
     python main.py export-code MODEL --output DIR [--name NAME]
 """
 from __future__ import annotations
@@ -18,7 +19,10 @@ def add_parsers(sub) -> None:
     pe.add_argument("--sample", type=int, default=0, help="sample of the batch (0-based, default 0)")
     pe.add_argument("--layer", required=True, help="recurrent layer name; NAME/forward or NAME/backward for a Bidirectional")
     pe.add_argument("--step", type=int, required=True, help="step (0-based, in the order the layer processes steps)")
-    pe.add_argument("--unit", type=int, required=True, help="unit (0-based); for --gate y, the Dense output unit")
+    pe.add_argument("--unit", type=int, required=True,
+                    help="unit (0-based); for --gate y, the Dense output unit; for a ConvLSTM, the channel (filter)")
+    pe.add_argument("--at", help="ConvLSTM only (and required there): the position on the layer's output grid, "
+                                 "0-based: x (1D), y,x (2D) or z,y,x (3D)")
     pe.add_argument("--gate", help="LSTM: i f c o C h; GRU: z r hh h; SimpleRNN: h; any: y (the Dense reading h). "
                                    "Default: every gate and state of the layer")
     pe.add_argument("--json", action="store_true", help="print JSON with every term (a list without --gate)")
@@ -50,9 +54,10 @@ def _explain(args, model) -> int:
         raise engine.ModelFileError(args.input, str(e)) from None
     st.run()
     try:
+        at = _position(args.at)
         base = args.layer.rsplit("/", 1)[0] if args.layer.endswith(("/forward", "/backward")) else args.layer
         gates = [args.gate] if args.gate else list(targets(find_node(model.graph, base).layer))
-        found = [explain_value(st, args.layer, 0, args.step, args.unit, g) for g in gates]
+        found = [explain_value(st, args.layer, 0, args.step, args.unit, g, at) for g in gates]
     except ExplainError as e:
         raise engine.ModelFileError(args.model, str(e)) from None
     if args.json:
@@ -70,13 +75,34 @@ def _explain(args, model) -> int:
     return 0
 
 
+def _position(text: str | None) -> tuple[int, ...] | None:
+    """``--at 2,3`` → (2, 3)."""
+    from engine.explain import ExplainError
+
+    if text is None:
+        return None
+    try:
+        at = tuple(int(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        raise ExplainError(f"--at {text!r} is not a position: integers separated by commas (x, y,x or z,y,x)") \
+            from None
+    if not 1 <= len(at) <= 3:
+        raise ExplainError(f"--at {text!r} is not a position: 1 to 3 integers (x, y,x or z,y,x)")
+    return at
+
+
 def _text(ex, sample: int, top: int) -> str:
-    where = f"{ex.layer}  sample {sample}  step {ex.step}  unit {ex.unit}"
+    if ex.at is None:
+        where = f"{ex.layer}  sample {sample}  step {ex.step}  unit {ex.unit}"
+    else:
+        where = f"{ex.layer}  sample {sample}  step {ex.step}  at {','.join(map(str, ex.at))}  channel {ex.unit}"
     lines = [f"{ex.symbol} ({ex.long_name}, {ex.kind})   {where}", f"  {ex.equation()}"]
     if ex.masked:
         return "\n".join(lines)
     terms = ex.terms()
     shown, (n_rest, rest) = ex.top(top)
+    if ex.x_window is not None:
+        lines.append(f"  reads x_t{_span(ex.x_window)} and h_(t-1){_span(ex.h_window)}, every channel")
     if len(ex.x_terms) or len(ex.h_terms):
         lines.append(f"  bias {ex.bias:+.6g};  top contributions of {len(terms)} terms:")
     else:
@@ -89,10 +115,36 @@ def _text(ex, sample: int, top: int) -> str:
     return "\n".join(lines)
 
 
+def _span(w) -> str:
+    """A window's positions, ``rows 1..3, cols 0..2`` style: ``[1..3, 0..2]`` (step shown when taps skip)."""
+    import numpy as np
+
+    parts = []
+    for a in range(len(w.origin)):
+        lo, hi = w.span(a)
+        parts.append(f"{lo}..{hi}" + (f"/{w.spacing[a]}" if w.spacing[a] != 1 and hi != lo else ""))
+    outside = int(w.inside.size - np.count_nonzero(w.inside))
+    pad = f" ({outside} of {w.inside.size} taps in the padding)" if outside else ""
+    return f"[{', '.join(parts)}]{pad}"
+
+
 def _details(ex) -> dict[str, str]:
-    """How each x/h term is made: ``W[k,j] × x_t[k]``."""
+    """How each x/h term is made: ``W[k,j] × x_t[k]`` (ConvLSTM: the sum over the taps, its largest tap)."""
     out = {}
     j = ex.unit
+    if ex.at is not None:
+        import numpy as np
+
+        for name, w, v in (("x", ex.x_weights, ex.x_values), ("h", ex.h_weights, ex.h_values)):
+            mat, val = ("W", "x_t") if name == "x" else ("U", "h_(t-1)")
+            taps = w * v
+            for k in range(w.shape[-1]):
+                per = taps[..., k]
+                big = np.unravel_index(int(np.argmax(np.abs(per))), per.shape)
+                tap = ",".join(map(str, big))
+                out[f"{name}[{k}]"] = (f"Σ {per.size} taps {mat}[tap,{k},{j}]·{val}[·,{k}]; largest tap {tap}: "
+                                       f"{w[big + (k,)]:+.4g} × {v[big + (k,)]:+.4g}")
+        return out
     for k, (w, x) in enumerate(zip(ex.x_weights, ex.x_values)):
         out[f"x[{k}]"] = f"W[{k},{j}] {w:+.4g} × x_t[{k}] {x:+.4g}"
     w_label = "W_dense" if ex.gate == "y" else "U"

@@ -56,7 +56,7 @@ def tolerance(ex) -> float:
 def test_terms_sum_back_to_the_replay(e):
     model, st = load(e)
     if not any(isinstance(n.layer, RecurrentLayer) and explainable(n.layer) for n in model.graph.nodes):
-        pytest.skip("no LSTM, GRU or SimpleRNN layer (ConvLSTM is not taken apart)")
+        pytest.skip("no LSTM, GRU or SimpleRNN layer (ConvLSTM: tests/engine/test_explain_convlstm.py)")
     checked = 0
     for node in model.graph.nodes:
         if not isinstance(node.layer, RecurrentLayer) or not explainable(node.layer):
@@ -177,19 +177,6 @@ def test_readout_of_a_dense_that_reads_h():
     assert abs(replayed_from_terms(ex) - ex.value) <= tolerance(ex)
     # after the last step, the readout is the Dense layer's output in the replay
     assert ex.value == float(st.env[(dense.id, 0)][3, 0])
-
-
-def test_convlstm_is_refused_by_name():
-    from tests.fixture_index import manifest
-
-    e = next((e for e in manifest() if "convlstm" in e["name"]), None)
-    if e is None:
-        pytest.skip("no ConvLSTM fixture")
-    model, st = load(e)
-    node = next(n for n in model.graph.nodes if "ConvLSTM" in n.layer.class_name)
-    assert not explainable(node.layer)
-    with pytest.raises(ExplainError, match="ConvLSTM"):
-        explain_value(st, node.qualname, 0, 0, 0, "i")
 
 
 def test_requests_outside_the_replay_are_refused():
