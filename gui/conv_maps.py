@@ -5,12 +5,16 @@ kernels into that filter, W or U for each gate, a tile per channel.
 A ConvLSTM2D map is shown as it is (rows × columns); a ConvLSTM3D one as the depth slice chosen; a ConvLSTM1D map is
 a row of positions, so its image stacks the steps done so far (step × position). Colour levels are symmetric and
 grow with the largest value seen (never shrink during a replay), so a colour keeps its meaning while stepping.
+
+Clicking a cell of a map emits ``cell_clicked`` (the map, the position on the layer's grid, and for a ConvLSTM1D the
+step of the clicked row): the Explain dock takes that value apart (gui/explain_panel.py), and ``mark`` outlines the
+cell it explains.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from engine.stats import symmetric_limit
@@ -27,6 +31,8 @@ MAP_TITLES = {"i": "input gate i", "f": "forget gate f", "c~": "candidate c̃", 
 
 class ConvMaps(QWidget):
     view_changed = Signal()  # another filter or depth slice chosen: the window feeds the maps again
+    #: a map cell clicked: (map name as in MAP_NAMES, position on the grid, step of the clicked row or None)
+    cell_clicked = Signal(str, object, object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -68,6 +74,8 @@ class ConvMaps(QWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.images: dict[str, pg.ImageItem] = {}
         self.bars: dict[str, pg.ColorBarItem] = {}
+        self.marks: dict[str, pg.ScatterPlotItem] = {}
+        self._marked: tuple | None = None  # (position, step) of the explained cell
         for k, name in enumerate(MAP_NAMES):
             p = self.glw.addPlot(row=k // 3, col=k % 3, title=MAP_TITLES[name], axisItems=integer_axes("left", "bottom"))
             p.invertY(True)
@@ -81,6 +89,11 @@ class ConvMaps(QWidget):
             for side in ("left", "bottom"):
                 p.getAxis(side).enableAutoSIPrefix(False)
             self.plots[name], self.images[name], self.bars[name] = p, img, bar
+            mark = pg.ScatterPlotItem(symbol="s", size=1.0, pxMode=False, brush=None,
+                                      pen=pg.mkPen("#111", width=2))  # the explained cell, outlined
+            mark.setZValue(10)
+            p.addItem(mark)
+            self.marks[name] = mark
         self._limits: dict[str, float] = {}
         self._shapes: dict[str, tuple[int, ...]] = {}
         # the kernels into the chosen filter, one picture per gate: a tile per channel (engine: kernel_tiles)
@@ -99,6 +112,8 @@ class ConvMaps(QWidget):
         self.channel_box.valueChanged.connect(lambda _v: self._show_kernels())
         self.depth_label.hide()
         self.depth_box.hide()
+        self.depth_box.valueChanged.connect(lambda _v: self._show_mark())
+        self.glw.scene().sigMouseClicked.connect(self._on_click)
 
     # --- configuration -----------------------------------------------------------------------------------------------
     def configure(self, layer, state_shape: tuple | None) -> None:
@@ -106,6 +121,8 @@ class ConvMaps(QWidget):
         layout (None when not known yet)."""
         self.layer = layer
         self.rank = getattr(layer, "rank", 0) if layer is not None else 0
+        self._marked = None
+        self._show_mark()
         self._limits.clear()
         self._shapes.clear()
         for box in (self.channel_box, self.depth_box):
@@ -190,6 +207,51 @@ class ConvMaps(QWidget):
                 h, w = shown.shape  # pixel (r, c) centred on (c, r): the integer ticks name rows and columns
                 img.setRect(pg.QtCore.QRectF(-0.5, -0.5, w, h))
                 self.plots[name].setRange(xRange=(-0.5, w - 0.5), yRange=(-0.5, h - 0.5), padding=0)
+
+    # --- clicks and the explained cell --------------------------------------------------------------------------------
+    def cell_at(self, name: str, x: float, y: float) -> tuple[tuple[int, ...], int | None] | None:
+        """(position on the grid, step or None) of the cell of map ``name`` at view coordinates (x, y), or None
+        outside the picture (pixel (r, c) is centred on (c, r))."""
+        img = self.images[name].image
+        if self.layer is None or img is None:
+            return None
+        r, c = int(np.floor(y + 0.5)), int(np.floor(x + 0.5))
+        if name not in self._shapes or not (0 <= r < img.shape[0] and 0 <= c < img.shape[1]):
+            return None  # nothing shown yet, or outside the picture
+        if self.rank == 1:
+            return (c,), r  # rows are the steps done
+        return ((self.depth, r, c) if self.rank == 3 else (r, c)), None
+
+    def _on_click(self, ev) -> None:
+        pos = ev.scenePos()
+        for name, p in self.plots.items():
+            if p.vb.sceneBoundingRect().contains(pos):
+                pt = p.vb.mapSceneToView(pos)
+                hit = self.cell_at(name, pt.x(), pt.y())
+                if hit is not None:
+                    self.cell_clicked.emit(name, hit[0], hit[1])
+                return
+
+    def cell_center(self, at, step: int | None = None) -> QPointF | None:
+        """Where the cell of position ``at`` (and, for ConvLSTM1D, ``step``) sits in the maps' view coordinates,
+        or None when the depth slice shown is another."""
+        if self.rank == 1:
+            return None if step is None else QPointF(at[0], step)
+        if self.rank == 3:
+            if at[0] != self.depth:
+                return None
+            at = at[1:]
+        return QPointF(at[1], at[0])
+
+    def mark(self, at=None, step: int | None = None) -> None:
+        """Outline the cell at ``at`` (None: no cell) on every map."""
+        self._marked = None if at is None else (tuple(at), step)
+        self._show_mark()
+
+    def _show_mark(self) -> None:
+        pt = None if self._marked is None or self.layer is None else self.cell_center(*self._marked)
+        for m in self.marks.values():
+            m.setData([] if pt is None else [pt.x()], [] if pt is None else [pt.y()])
 
     def _grow_limit(self, name: str, values: np.ndarray) -> float:
         peak = float(np.max(np.abs(values))) if values.size else 0.0

@@ -1,8 +1,8 @@
 """The Explain dock: any gate or state value of the shown layer taken apart, live with the stepper.
 
-Click a gate bar, a heatmap cell or a state curve (or pick a unit and a gate here): the panel shows the equation with
-its numbers, the activation curve with the operating point, the terms as a signed bar chart (top N and "rest"),
-and shades the Weights view's rows of that gate by their contribution. The decomposition is the engine's
+Click a gate bar, a heatmap cell or a state curve, or a cell of a ConvLSTM's maps (or pick a unit, or a channel and a
+position, and a gate here): the panel shows the equation with its numbers, the activation curve with the operating
+point, the terms as a signed bar chart (top N and "rest"), and shades the Weights view's rows of that gate by their contribution. The decomposition is the engine's
 (engine/explain.py); this module only reads it out and draws it.
 
 ``install(window)`` adds the dock, File ▸ Export ▸ As NumPy code, and the click hooks on the replay plots, so the
@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout,
                                QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from engine.explain import (ExplainError, activation_curve, cell_sources, explain, explain_readout, explainable,
-                            readout_dense, readout_output)
+                            has_positions, readout_dense, readout_output)
 from engine.explain import targets as explain_targets
 from engine.unit_stats import ORDER_KEYS
 
@@ -48,10 +48,11 @@ class ExplainPanel(QWidget):
         self.gate: str | None = None
         self.unit = 0
         self.step: int | None = None  # a step picked on a heatmap; None follows the stepper
+        self.at: tuple[int, ...] | None = None  # a ConvLSTM's position on its output grid (None for units)
         self.top_n = 10
         self.explanation = None
 
-        self.title = QLabel("Click a gate bar, a heatmap cell or a state value")
+        self.title = QLabel("Click a gate bar, a heatmap cell, a state value or a cell of a map")
         self.title.setObjectName("explainTitle")
         self.title.setWordWrap(True)
         self.title.setStyleSheet("font-weight: bold;")
@@ -63,6 +64,14 @@ class ExplainPanel(QWidget):
         self.unit_box.setObjectName("explainUnit")
         self.unit_box.setPrefix("unit ")
         self.unit_box.valueChanged.connect(self._on_unit_box)
+        # a ConvLSTM's position: one box per axis of its grid (z, y, x), hidden for a layer of units
+        self.at_label = QLabel("at")
+        self.at_boxes: list[QSpinBox] = []
+        for k in range(3):
+            box = QSpinBox()
+            box.setObjectName(f"explainAt{k}")
+            box.valueChanged.connect(self._on_at_box)
+            self.at_boxes.append(box)
         self.top_box = QSpinBox()
         self.top_box.setRange(1, 64)
         self.top_box.setValue(self.top_n)
@@ -71,6 +80,9 @@ class ExplainPanel(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.gate_box)
         row.addWidget(self.unit_box)
+        row.addWidget(self.at_label)
+        for box in self.at_boxes:
+            row.addWidget(box)
         row.addWidget(self.top_box)
         row.addStretch(1)
         self.equation = QLabel("")
@@ -155,19 +167,52 @@ class ExplainPanel(QWidget):
                 self.gate_box.setCurrentText(self.gate)
             self.unit_box.blockSignals(True)
             self.unit_box.setRange(0, max(int(getattr(layer, "units", 1)) - 1, 0))
+            self.unit_box.setPrefix("channel " if has_positions(layer) else "unit ")
             self.unit_box.blockSignals(False)
         self.gate_box.blockSignals(False)
+        self._configure_at(layer)
         self.step = None
         self.refresh()
+
+    def _configure_at(self, layer) -> None:
+        """The position boxes for a ConvLSTM's grid (the position kept when it fits, else the middle)."""
+        g = ()
+        if layer is not None and has_positions(layer) and layer.input_spatial is not None:
+            g = tuple(int(n) for n in layer.state_spatial(layer.input_spatial))
+        if not g:
+            self.at = None
+        elif self.at is None or len(self.at) != len(g) or not all(0 <= v < n for v, n in zip(self.at, g)):
+            self.at = tuple(n // 2 for n in g)
+        names = {1: ("x ",), 2: ("y ", "x "), 3: ("z ", "y ", "x ")}.get(len(g), ())
+        self.at_label.setVisible(bool(g))
+        for k, box in enumerate(self.at_boxes):
+            box.blockSignals(True)
+            if k < len(g):
+                box.setPrefix(names[k])
+                box.setRange(0, g[k] - 1)
+                box.setValue(self.at[k])
+            box.setVisible(k < len(g))
+            box.blockSignals(False)
+
+    def _on_at_box(self, _v: int) -> None:
+        if self.at is not None:
+            self.at = tuple(b.value() for b in self.at_boxes[:len(self.at)])
+            self.refresh()
 
     def set_direction(self, direction: str | None) -> None:
         if direction != self.direction:
             self.direction = direction
             self._on_layer_changed()
 
-    def show_value(self, gate: str | None = None, unit: int | None = None, step=...) -> None:
+    def show_value(self, gate: str | None = None, unit: int | None = None, step=..., at=None) -> None:
         """Explain ``gate`` of ``unit`` (each kept when None) at ``step`` (None: the latest step done, and on with
-        the stepper; left out: the step shown stays)."""
+        the stepper; left out: the step shown stays); for a ConvLSTM at position ``at`` (None: kept)."""
+        if at is not None and self.at is not None and len(at) == len(self.at):
+            self.at = tuple(int(v) for v in at)
+            for box, v in zip(self.at_boxes, self.at):
+                box.blockSignals(True)
+                box.setValue(v)
+                box.blockSignals(False)
         if gate is not None and self.gate_box.findText(gate) >= 0:
             self.gate = gate
             self.gate_box.blockSignals(True)
@@ -221,7 +266,8 @@ class ExplainPanel(QWidget):
                     return None, why
                 return explain_readout(s.stepper, node, 0, step, unit), ""
             src = cell_sources(s.stepper, node)[self.direction or ""]
-            return explain(src, 0, step, self.unit, self.gate), ""
+            at = self.at if has_positions(src.layer) else None
+            return explain(src, 0, step, self.unit, self.gate, at), ""
         except (ExplainError, KeyError) as e:
             return None, str(e)
 
@@ -254,6 +300,8 @@ class ExplainPanel(QWidget):
             self.explained.emit(None)
             return
         what = f"output {ex.unit}" if ex.gate == "y" else f"unit {ex.unit}"
+        if ex.at is not None:
+            what = f"channel {ex.unit} at ({','.join(map(str, ex.at))})"
         name = ex.long_name if ex.symbol in ex.long_name else f"{ex.long_name} {ex.symbol}"
         self.title.setText(f"{ex.layer} · {name} · {what} · step {ex.step}"
                            + (" (masked)" if ex.masked else ""))
@@ -269,6 +317,11 @@ class ExplainPanel(QWidget):
             point = ex.value / ex.factor if ex.factor not in (None, 0.0) else ex.value
             self.act_point.setData([ex.pre], [point])
             self.act_plot.setTitle(f"{ex.activation} at pre = {ex.pre:.4g}")
+        if ex.at is not None and ex.x_window is not None:  # a ConvLSTM gate: each term is a channel's taps
+            kernel = "×".join(map(str, ex.x_window.inside.shape))
+            self.bar_plot.setTitle(f"contributions per channel (Σ {kernel} taps)")
+        else:
+            self.bar_plot.setTitle("contributions (signed)")
         top, (n_rest, rest) = ex.top(self.top_n)
         names = [n for n, _ in top] + ([f"rest ({n_rest})"] if n_rest else [])
         values = np.array([v for _, v in top] + ([rest] if n_rest else []), np.float64)
@@ -308,6 +361,10 @@ class ExplainTools:
         self.panel.explained.connect(self._shade_weights)
         window.session.direction_changed.connect(lambda: self.panel.set_direction(window.direction))
         window.plots.glw.scene().sigMouseClicked.connect(self._on_plot_click)
+        maps = window.conv_maps  # a ConvLSTM: a click on a map cell, and the maps outline the cell explained
+        maps.cell_clicked.connect(self._on_map_click)
+        maps.channel_box.valueChanged.connect(self._on_map_channel)
+        self.panel.explained.connect(self._mark_map)
         self._add_menu_items()
         # units × time for every gate and state, in one unit order
         self.heatmaps = GateHeatmaps()
@@ -380,6 +437,28 @@ class ExplainTools:
                 self.panel.show_value(gate=state, step=None)
             return
 
+    def _on_map_click(self, name: str, at, step) -> None:
+        """A cell of a ConvLSTM's map: that gate or state, at that position, for the filter shown (a ConvLSTM1D's
+        row: at that step; else the current step, and on with the stepper)."""
+        channel = self.window.conv_maps.channel
+        self.reveal()
+        self.panel.show_value(gate=RECORD_TARGET.get(name), unit=channel, step=step, at=at)
+        self.window.session.set_unit(channel)
+
+    def _on_map_channel(self, channel: int) -> None:
+        ex = self.panel.explanation
+        if ex is not None and ex.at is not None and ex.unit != channel:  # the maps show another filter: follow
+            self.panel.show_value(unit=channel)
+
+    def _mark_map(self, ex) -> None:
+        maps = self.window.conv_maps
+        if ex is None or ex.at is None:
+            maps.mark(None)
+            return
+        if maps.channel != ex.unit:
+            maps.channel_box.setValue(ex.unit)  # the maps show the filter explained
+        maps.mark(ex.at, ex.step)
+
     def _gate_click(self, x: float, y: float) -> None:
         """The gate bar (or the gate curve nearest in value) under a click in the gate plot."""
         w = self.window
@@ -415,7 +494,8 @@ class ExplainTools:
         gate = WEIGHTS_GATE.get(ex.gate, ex.gate)
         if self.panel.direction:
             gate = f"{self.panel.direction}/{gate}"
-        weights.show_contributions(gate, ex.unit, ex.x_terms, ex.h_terms)
+        # one term per weight row: a ConvLSTM's rows are (tap, channel), each weight times the value it met
+        weights.show_contributions(gate, ex.unit, ex.tap_terms("W"), ex.tap_terms("U"))
 
     # --- units × time, and the statistics over the whole data -------------------------------------------------------
     def _stats_name(self) -> str | None:
