@@ -2,8 +2,8 @@
 
 Click a gate bar, a heatmap cell or a state curve, or a cell of a ConvLSTM's maps (or pick a unit, or a channel and a
 position, and a gate here): the panel shows the equation with its numbers, the activation curve with the operating
-point, the terms as a signed bar chart (top N and "rest"), and shades the Weights view's rows of that gate by their contribution. The decomposition is the engine's
-(engine/explain.py); this module only reads it out and draws it.
+point, the terms as a signed bar chart (top N and "rest"), and shades the Weights view's rows of that gate by their
+contribution. The decomposition is the engine's (engine/explain.py); this module only reads it out and draws it.
 
 ``install(window)`` adds the dock, File ▸ Export ▸ As NumPy code, and the click hooks on the replay plots, so the
 window itself only calls it once.
