@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout,
                                QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from engine.explain import (ExplainError, activation_curve, cell_sources, explain, explain_readout, explainable,
-                            has_positions, readout_dense, readout_output)
+                            grid, has_positions, readout_dense, readout_output)
 from engine.explain import targets as explain_targets
 from engine.unit_stats import ORDER_KEYS
 
@@ -174,10 +174,10 @@ class ExplainPanel(QWidget):
         self.step = None
         self.refresh()
 
-    def _configure_at(self, layer) -> None:
-        """The position boxes for a ConvLSTM's grid (the position kept when it fits, else the middle)."""
-        g = ()
-        if layer is not None and has_positions(layer) and layer.input_spatial is not None:
+    def _configure_at(self, layer, g: tuple[int, ...] = ()) -> None:
+        """The position boxes for a ConvLSTM's grid ``g`` (by default from the model's static shapes; the position
+        kept when it fits, else the middle)."""
+        if not g and layer is not None and has_positions(layer) and layer.input_spatial is not None:
             g = tuple(int(n) for n in layer.state_spatial(layer.input_spatial))
         if not g:
             self.at = None
@@ -266,6 +266,8 @@ class ExplainPanel(QWidget):
                     return None, why
                 return explain_readout(s.stepper, node, 0, step, unit), ""
             src = cell_sources(s.stepper, node)[self.direction or ""]
+            if has_positions(src.layer) and self.at is None:  # a grid the model's shapes leave open: the run's
+                self._configure_at(src.layer, grid(src))
             at = self.at if has_positions(src.layer) else None
             return explain(src, 0, step, self.unit, self.gate, at), ""
         except (ExplainError, KeyError) as e:

@@ -159,3 +159,16 @@ def test_many_channels_top_n_and_rest(window, qtbot):
     assert "per channel" in panel.bar_plot.getPlotItem().titleLabel.text
     panel.top_box.setValue(20)
     assert len(panel.bar_names) == 20 and "rest" not in panel.bar_names[-1]
+
+
+def test_grid_left_open_by_the_model_comes_from_the_run(window, qtbot, monkeypatch):
+    """A ConvLSTM whose spatial size the model leaves open (None): the position boxes get the run's grid."""
+    panel = open_at(window, qtbot, *fixture_paths("cv_convlstm2d"), steps=0)
+    select(window, "clstm_1")
+    monkeypatch.setattr(window.session.layer, "input_spatial", None)
+    panel._on_layer_changed()
+    assert panel.at is None and not panel.at_label.isVisibleTo(panel)
+    window.session.seek(2)
+    ex = panel.explanation
+    assert ex is not None and ex.at == (3, 3)  # the middle of the 6×6 grid
+    assert [b.maximum() for b in panel.at_boxes[:2]] == [5, 5] and panel.at_label.isVisibleTo(panel)
