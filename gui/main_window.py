@@ -704,7 +704,8 @@ class MainWindow(QMainWindow):
     def _on_unit_changed(self, unit: int) -> None:
         self.plots.highlight_unit(unit)
         self.weights.highlight_unit(unit)
-        self.statusBar().showMessage(f"unit {unit} highlighted" if unit >= 0 else "", 3000)
+        what = "channel" if self.session.shows_maps else "unit"  # a ConvLSTM's units are its filters
+        self.statusBar().showMessage(f"{what} {unit} highlighted" if unit >= 0 else "", 3000)
 
     # --- export -----------------------------------------------------------------------------------------------------
     def caption(self) -> str:

@@ -87,6 +87,7 @@ def test_follows_the_stepper_and_the_filter(window, qtbot):
     maps.channel_box.setValue(2)
     click_map(qtbot, window, "o", 4, 1)
     assert (panel.explanation.gate, panel.explanation.at, panel.explanation.unit) == ("o", (1, 4), 2)
+    assert window.statusBar().currentMessage() == "channel 2 highlighted"  # a ConvLSTM's units are its filters
     L = s.layer
     for t in (2, 3):
         s.step()
