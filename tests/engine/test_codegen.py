@@ -61,7 +61,8 @@ def test_every_replayable_fixture_is_written_out():
 
 
 def test_script_imports_only_numpy_and_the_standard_library(tmp_path):
-    for name in ("br_masking", "br_multi_io", "act_gelu", "br_sequential_mix", "br_norms"):
+    for name in ("br_masking", "br_multi_io", "act_gelu", "br_sequential_mix", "br_norms", "cv_convlstm2d_options",
+                 "cv_lrcn_bn", "cg_volumes_cf"):
         src, _ = generate(engine.load_model(FIXTURES / find(name, "k3keras")["model"]))
         mods = set()
         for node in ast.walk(ast.parse(src)):
@@ -72,7 +73,7 @@ def test_script_imports_only_numpy_and_the_standard_library(tmp_path):
         assert mods <= {"math", "os", "sys", "numpy"}, mods
 
 
-@pytest.mark.parametrize("name,multi", [("sine", False), ("br_multi_io", True)])
+@pytest.mark.parametrize("name,multi", [("sine", False), ("br_multi_io", True), ("cv_convlstm2d_enc_dec", False)])
 def test_script_runs_from_the_command_line(name, multi, tmp_path):
     e = find(name, "k2h5")
     data = np.load(FIXTURES / e["data"], allow_pickle=False)
@@ -119,6 +120,44 @@ def test_names_from_the_file_never_become_code(tmp_path):
     finally:
         os.chdir(cwd)
     assert not (tmp_path / "PWNED").exists() and not (tmp_path / "PWNED2").exists()
+    np.testing.assert_allclose(y, model.predict(x), atol=1e-6)
+
+
+def test_names_from_the_file_never_become_code_conv(tmp_path):
+    """The same for the conv kinds: a ConvLSTM2D, TimeDistributed(Conv2D) and TimeDistributed(ZeroPadding2D), their
+    names (the wrapped layers' too) crafted to close the comment or the string they land in."""
+    names = [f'c{k}"""\nopen("PWNED{k}", "w")\n#\'\nopen(\'PWNED{k}\', \'w\')\n' for k in range(6)]
+    rng = np.random.RandomState(1)
+
+    def a(*shape):
+        return (rng.randn(*shape) * 0.5).astype("f4")
+
+    layers = [
+        {"class_name": "ConvLSTM2D", "config": {"name": names[0], "filters": 2, "kernel_size": [3, 3], "padding": "same",
+                                               "return_sequences": True, "batch_input_shape": [None, 3, 5, 5, 2]}},
+        {"class_name": "TimeDistributed", "config": {"name": names[1], "layer": {
+            "class_name": "Conv2D", "config": {"name": names[2], "filters": 1, "kernel_size": [1, 1]}}}},
+        {"class_name": "TimeDistributed", "config": {"name": names[3], "layer": {
+            "class_name": "ZeroPadding2D", "config": {"name": names[4], "padding": 1}}}},
+        {"class_name": "Flatten", "config": {"name": names[5]}},
+    ]
+    cfg = {"class_name": "Sequential", "config": {"name": names[5], "layers": layers}}
+    w = {names[0]: [("kernel:0", a(3, 3, 2, 8)), ("recurrent_kernel:0", a(3, 3, 2, 8)), ("bias:0", a(8))],
+         names[1]: [("kernel:0", a(1, 1, 2, 1)), ("bias:0", a(1))]}
+    model = engine.load_model(crafted.tiny_h5(tmp_path / "evil.h5", config=cfg, weights=w))
+    kinds = [n.layer.class_name for n in model.graph.nodes]
+    assert "ConvLSTM2D" in kinds and kinds.count("TimeDistributed") == 2, kinds
+    py, _ = write_code(model, tmp_path / "out", "evil")
+    src = open(py, encoding="utf-8").read()
+    assert "\nopen(" not in src and "PWNED0" in src  # the names are there, only as strings and comments
+    x = np.random.RandomState(0).randn(2, 3, 5, 5, 2).astype("f4")
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        y = import_script(py, "evil_conv").predict(x)
+    finally:
+        os.chdir(cwd)
+    assert not any(p.name.startswith("PWNED") for p in tmp_path.iterdir())
     np.testing.assert_allclose(y, model.predict(x), atol=1e-6)
 
 
