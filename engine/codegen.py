@@ -220,8 +220,9 @@ def conv_nd(x, kernel, strides, dilation, padding):
 
         y[b, p, o] = Σ_tap Σ_c x_pad[b, p·stride + tap·dilation, c] · kernel[tap, c, o]
 
-    one matrix product per kernel position (tap); padding "valid" (none) or "same" (TensorFlow's split of the
-    zeros, the extra one after)."""
+    padding "valid" (none) or "same" (TensorFlow's split of the zeros, the extra one after). The input under each
+    kernel position (tap) is gathered for every output position, side by side (the patches), and multiplied by the
+    kernel seen as one (taps·in_channels, filters) matrix."""
     rank = kernel.ndim - 2
     pads, out = [], []
     for n, k, s, d in zip(x.shape[1:1 + rank], kernel.shape[:rank], strides, dilation):
@@ -230,11 +231,14 @@ def conv_nd(x, kernel, strides, dilation, padding):
         out.append(size)
     if any(before or after for before, after in pads):
         x = np.pad(x, [(0, 0)] + pads + [(0, 0)])
-    y = np.zeros((x.shape[0],) + tuple(out) + (kernel.shape[-1],), np.float32)
+    under_tap = []
     for tap in np.ndindex(*kernel.shape[:rank]):
         window = tuple(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, o, s in zip(tap, dilation, out, strides))
-        y += x[(slice(None),) + window] @ kernel[tap]
-    return y
+        under_tap.append(x[(slice(None),) + window])
+    patches = np.stack(under_tap, axis=-2)  # (batch, *out_spatial, taps, in_channels)
+    filters = kernel.shape[-1]
+    y = patches.reshape(-1, kernel.size // filters) @ kernel.reshape(-1, filters)
+    return y.reshape((x.shape[0],) + tuple(out) + (filters,))
 '''
 
 _CONV_LAYER_SRC = '''
@@ -306,20 +310,21 @@ def conv_lstm(x, kernel, recurrent_kernel, bias, act, rec_act, strides, dilation
         x = np.moveaxis(x, 2, -1)
         initial_state = [np.moveaxis(s, 1, -1) for s in initial_state] if initial_state else None
     batch, T = x.shape[:2]
-    # x_t*W + b for every step at once: the steps folded into the batch
-    xW = conv_nd(x.reshape((batch * T,) + x.shape[2:]), kernel, strides, dilation, padding)
-    if bias is not None:
-        xW += bias
-    xW = xW.reshape((batch, T) + xW.shape[1:])
+    one = (1,) * rank
+    # the maps' size: the input's, through the layer's convolution
+    size = tuple(conv_padding(n, (k - 1) * d + 1, s, padding)[2]
+                 for n, k, s, d in zip(x.shape[2:2 + rank], kernel.shape[:rank], strides, dilation))
     if initial_state:
         h, C = (np.asarray(s, np.float32) for s in initial_state)
     else:
-        h = C = np.zeros(xW.shape[:1] + xW.shape[2:-1] + (F,), np.float32)
-    one = (1,) * rank
+        h = C = np.zeros((batch,) + size + (F,), np.float32)
     out = np.zeros_like(h)
     outputs = []
     for t in (reversed(range(T)) if go_backwards else range(T)):
-        z = xW[:, t] + conv_nd(h, recurrent_kernel, one, one, "same")
+        z = conv_nd(x[:, t], kernel, strides, dilation, padding)
+        if bias is not None:
+            z += bias
+        z += conv_nd(h, recurrent_kernel, one, one, "same")
         i = rec_act(z[..., :F])
         f = rec_act(z[..., F:2 * F])
         c = act(z[..., 2 * F:3 * F])
