@@ -523,8 +523,8 @@ class _Writer:
             self.simple(node, L, xs, outs)
             self.set_mask(node, 0, keep)
         elif isinstance(L, Embedding):
-            self.comment(f"embeddings {L.table.shape}: row k is token k's vector")
-            self.emit(f"{outs[0]} = {self.weight(node, L, 'embeddings', L.table)}[{xs[0]}]")
+            self.comment(f"embeddings {L.table.shape}: row k is token k's vector (float token ids are cast, as Keras does)")
+            self.emit(f"{outs[0]} = {self.weight(node, L, 'embeddings', L.table)}[{xs[0]}.astype(np.int64)]")
             self.set_mask(node, 0, f"{xs[0]} != 0" if L.mask_zero else None)
         elif isinstance(L, Masking):
             self.comment("a step whose features all equal mask_value is masked (and zeroed)")

@@ -161,6 +161,21 @@ def test_names_from_the_file_never_become_code_conv(tmp_path):
     np.testing.assert_allclose(y, model.predict(x), atol=1e-6)
 
 
+def test_float_token_ids_are_cast(tmp_path):
+    """An Embedding whose model input is float32 (as in real files: Keras casts the ids): the script casts too."""
+    emb = {"class_name": "Embedding", "config": {"name": "emb", "input_dim": 6, "output_dim": crafted.FEATURES,
+                                                "batch_input_shape": [None, 4], "dtype": "float32"}}
+    cfg = crafted.tiny_config()
+    del cfg["config"]["layers"][0]["config"]["batch_input_shape"]
+    cfg = crafted.with_layer(cfg, 0, emb)
+    w = {"emb": [("emb/embeddings:0", np.random.RandomState(2).randn(6, crafted.FEATURES).astype("f4"))],
+         **crafted.tiny_weights()}
+    model = engine.load_model(crafted.tiny_h5(tmp_path / "emb.h5", config=cfg, weights=w))
+    x = np.array([[1, 2, 0, 5], [3, 3, 4, 0]], np.float32)
+    py, _ = write_code(model, tmp_path / "out", "emb")
+    np.testing.assert_allclose(import_script(py, "emb_float").predict(x), model.predict(x), atol=1e-6)
+
+
 def test_unsupported_layer_is_refused_by_name(tmp_path, monkeypatch, capsys):
     from engine.layers.base import Layer
 
