@@ -7,11 +7,14 @@ per layer kind and gate, with comments naming the Keras weights; its activations
 (copied from engine/activations.py), so it reproduces ``model.predict`` (tests/engine/test_codegen.py checks it
 against Keras on every fixture it supports).
 
-Layers written out: LSTM, GRU (both reset_after forms), SimpleRNN, Bidirectional around them, Dense (also on a
-sequence), TimeDistributed(Dense / Activation / Dropout …), Embedding, Masking and Keras masks, Dropout and the other
-identity layers, Activation, RepeatVector, Flatten, Reshape, Permute, the merge layers, Concatenate,
-Conv1D, the 1-D pooling layers, BatchNormalization / LayerNormalization, and the mask operations
-Keras 3 records. Any other layer is refused by name (``CodegenError``).
+Layers written out: LSTM, GRU (both reset_after forms), SimpleRNN, Bidirectional around them, ConvLSTM1D/2D/3D
+(``conv_lstm``: the LSTM equations with convolutions, over the helper ``conv_nd``), Dense (also on a sequence),
+Embedding, Masking and Keras masks, Dropout and the other identity layers (SpatialDropout1D/2D/3D …), Activation and
+the activation layers, RepeatVector, Flatten, Reshape, Permute, the merge layers, Concatenate, Conv1D, Conv2D/Conv3D,
+the 1-D/2-D/3-D pooling and global pooling layers, ZeroPadding1D/2D/3D, Cropping1D/2D/3D (the 2-D and 3-D ones in
+both data formats), BatchNormalization / LayerNormalization, TimeDistributed around any of the non-recurrent ones
+(the steps folded into the batch), and the mask operations Keras 3 records. Any other layer is refused by name
+(``CodegenError``).
 
 Names and numbers from the model file only ever appear in the script as ``repr`` strings or in comments made
 printable: nothing the file says can become code.
@@ -31,13 +34,17 @@ from .layers import ops
 from .layers.advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU, keras_relu
 from .layers.bidirectional import Bidirectional
 from .layers.conv import Conv1D, conv_padding
+from .layers.conv_lstm import ConvLSTM
+from .layers.conv_nd import ConvND
 from .layers.core import Activation, Dense, Identity
 from .layers.embedding import Embedding, Masking
 from .layers.gru import GRU
 from .layers.lstm import LSTM
 from .layers.merge import Concatenate, _Merge
 from .layers.normalization import BatchNormalization, LayerNormalization
+from .layers.padding_nd import _Border
 from .layers.pooling import GlobalAveragePooling1D, GlobalMaxPooling1D, _Pool1D
+from .layers.pooling_nd import _GlobalND, _PoolND
 from .layers.recurrent import RecurrentLayer
 from .layers.shape_ops import Flatten, Permute, RepeatVector, Reshape
 from .layers.simple_rnn import SimpleRNN
@@ -206,6 +213,137 @@ def pool1d(x, pool, stride, padding, reduce):
     return y
 '''
 
+_CONV_ND_SRC = '''
+def conv_nd(x, kernel, strides, dilation, padding):
+    """An N-d convolution as Keras computes it, channels_last: x (batch, *spatial, in_channels), kernel
+    (*kernel_size, in_channels, filters), the result (batch, *out_spatial, filters), without bias:
+
+        y[b, p, o] = Σ_tap Σ_c x_pad[b, p·stride + tap·dilation, c] · kernel[tap, c, o]
+
+    padding "valid" (none) or "same" (TensorFlow's split of the zeros, the extra one after). The input under each
+    kernel position (tap) is gathered for every output position, side by side (the patches), and multiplied by the
+    kernel seen as one (taps·in_channels, filters) matrix."""
+    rank = kernel.ndim - 2
+    pads, out = [], []
+    for n, k, s, d in zip(x.shape[1:1 + rank], kernel.shape[:rank], strides, dilation):
+        before, after, size = conv_padding(n, (k - 1) * d + 1, s, padding)
+        pads.append((before, after))
+        out.append(size)
+    if any(before or after for before, after in pads):
+        x = np.pad(x, [(0, 0)] + pads + [(0, 0)])
+    under_tap = []
+    for tap in np.ndindex(*kernel.shape[:rank]):
+        window = tuple(slice(t * d, t * d + (o - 1) * s + 1, s) for t, d, o, s in zip(tap, dilation, out, strides))
+        under_tap.append(x[(slice(None),) + window])
+    patches = np.stack(under_tap, axis=-2)  # (batch, *out_spatial, taps, in_channels)
+    filters = kernel.shape[-1]
+    y = patches.reshape(-1, kernel.size // filters) @ kernel.reshape(-1, filters)
+    return y.reshape((x.shape[0],) + tuple(out) + (filters,))
+'''
+
+_CONV_LAYER_SRC = '''
+def conv(x, kernel, bias, act, strides, dilation, padding, channels_first=False):
+    """Keras Conv2D / Conv3D: act(conv_nd(x, kernel) + bias). kernel (*kernel_size, in_channels, filters),
+    bias (filters,). With channels_first, x is (batch, channels, *spatial): the channels are moved last for the
+    arithmetic and back after."""
+    if channels_first:
+        x = np.moveaxis(x, 1, -1)
+    y = conv_nd(x, kernel, strides, dilation, padding)
+    if bias is not None:
+        y += bias
+    y = act(y)
+    return np.moveaxis(y, -1, 1) if channels_first else y
+'''
+
+_POOL_ND_SRC = '''
+def pool_nd(x, pool, strides, padding, reduce, channels_first=False):
+    """MaxPooling2D/3D (reduce="max") and AveragePooling2D/3D (reduce="mean"): each output position reduces
+    its window of pool values per axis, moved by strides. With padding="same" the window counts only the real
+    values (the maximum ignores the padding, the mean divides by the real values in the window), as TensorFlow
+    does. channels_last x (batch, *spatial, channels), or channels_first (batch, channels, *spatial)."""
+    if channels_first:
+        x = np.moveaxis(x, 1, -1)
+    rank = len(pool)
+    pads, out = [], []
+    for n, k, s in zip(x.shape[1:1 + rank], pool, strides):
+        before, after, size = conv_padding(n, k, s, padding)
+        pads.append((before, after))
+        out.append(size)
+    fill = -np.inf if reduce == "max" else 0.0
+    xp = np.pad(x, [(0, 0)] + pads + [(0, 0)], constant_values=fill)
+    real = np.pad(np.ones(x.shape[1:1 + rank], np.float32), pads)  # 1 where a value is real, 0 in the padding
+    y = count = None
+    for tap in np.ndindex(*pool):  # every position of the window in turn
+        window = tuple(slice(t, t + (o - 1) * s + 1, s) for t, o, s in zip(tap, out, strides))
+        v = xp[(slice(None),) + window]
+        if y is None:
+            y, count = v.copy(), real[window].copy()
+        else:
+            y = np.maximum(y, v) if reduce == "max" else y + v
+            count += real[window]
+    if reduce != "max":
+        y = (y / count[..., None]).astype(np.float32)
+    return np.moveaxis(y, -1, 1) if channels_first else y
+'''
+
+_CONV_LSTM_SRC = '''
+def conv_lstm(x, kernel, recurrent_kernel, bias, act, rec_act, strides, dilation, padding, channels_first=False,
+              go_backwards=False, return_sequences=False, mask=None, zero_output_for_mask=False, initial_state=None):
+    """Keras ConvLSTM1D / ConvLSTM2D / ConvLSTM3D over x (batch, T, *spatial, channels), or with channels_first
+    (batch, T, channels, *spatial): an LSTM whose products are convolutions (*, see conv_nd). The kernels' last
+    axis holds the gates in Keras' order i | f | c | o, filters each:
+
+        i_t = rec_act(x_t*W_i + b_i + h_(t-1)*U_i)       input gate
+        f_t = rec_act(x_t*W_f + b_f + h_(t-1)*U_f)       forget gate
+        c~_t = act(x_t*W_c + b_c + h_(t-1)*U_c)          candidate
+        o_t = rec_act(x_t*W_o + b_o + h_(t-1)*U_o)       output gate
+        C_t = f_t ⊙ C_(t-1) + i_t ⊙ c~_t                  cell state (maps, filters channels)
+        h_t = o_t ⊙ act(C_t)                              hidden state
+
+    x_t*W: the layer's strides, dilation and padding; h_(t-1)*U: stride 1, padding "same", no dilation.
+    W = kernel (*kernel_size, channels, 4·filters), U = recurrent_kernel (*kernel_size, filters, 4·filters),
+    b = bias (4·filters,). At a step the mask (batch, T) skips, the states are carried over.
+    Returns [output, h, C] in the layer's layout."""
+    rank = kernel.ndim - 2
+    F = recurrent_kernel.shape[-1] // 4
+    if channels_first:  # the arithmetic is channels_last; the results are moved back at the end
+        x = np.moveaxis(x, 2, -1)
+        initial_state = [np.moveaxis(s, 1, -1) for s in initial_state] if initial_state else None
+    batch, T = x.shape[:2]
+    one = (1,) * rank
+    # the maps' size: the input's, through the layer's convolution
+    size = tuple(conv_padding(n, (k - 1) * d + 1, s, padding)[2]
+                 for n, k, s, d in zip(x.shape[2:2 + rank], kernel.shape[:rank], strides, dilation))
+    if initial_state:
+        h, C = (np.asarray(s, np.float32) for s in initial_state)
+    else:
+        h = C = np.zeros((batch,) + size + (F,), np.float32)
+    out = np.zeros_like(h)
+    outputs = []
+    for t in (reversed(range(T)) if go_backwards else range(T)):
+        z = conv_nd(x[:, t], kernel, strides, dilation, padding)
+        if bias is not None:
+            z += bias
+        z += conv_nd(h, recurrent_kernel, one, one, "same")
+        i = rec_act(z[..., :F])
+        f = rec_act(z[..., F:2 * F])
+        c = act(z[..., 2 * F:3 * F])
+        o = rec_act(z[..., 3 * F:])
+        C_new = f * C + i * c
+        h_new = o * act(C_new)
+        if mask is None:
+            h, C, out = h_new, C_new, h_new
+        else:
+            keep = mask[:, t].reshape((batch,) + (1,) * (rank + 1))
+            out = np.where(keep, h_new, 0 if zero_output_for_mask else out).astype(np.float32)
+            h, C = np.where(keep, h_new, h), np.where(keep, C_new, C)
+        outputs.append(out)
+    first = np.stack(outputs, axis=1) if return_sequences else out
+    if channels_first:
+        return [np.moveaxis(first, -1, 2 if return_sequences else 1), np.moveaxis(h, -1, 1), np.moveaxis(C, -1, 1)]
+    return [first, h, C]
+'''
+
 _MASKS_SRC = '''
 def and_masks(*masks):
     """Keras' merge of masks: a step is kept when every input that has a mask keeps it."""
@@ -356,20 +494,37 @@ class _Writer:
             return
         if L.uses_mask and any(m is not None for m in ms) and not isinstance(L, GlobalAveragePooling1D):
             self.refuse(node, "a masked input to this layer is not written out as code")
-        keep = ms[0] if ms else None
+        shape = node.output_shapes[0] if node.output_shapes else None
         if isinstance(L, TimeDistributed):
-            inner = L.inner
-            if not isinstance(inner, (Dense, Activation, Identity)):
-                self.refuse(node, f"TimeDistributed({inner.class_name}) is not written out as code")
-            self.simple(node, inner, xs, outs)
-            self.set_mask(node, 0, keep)
+            self.time_distributed(node, L, xs, outs, shape)
+            self.set_mask(node, 0, ms[0] if ms else None)
             return
+        self.layer_code(node, L, xs, ms, outs, shape)
+
+    def time_distributed(self, node, L, xs, outs, shape) -> None:
+        """The inner layer on every timestep alone: on the whole sequence when it acts on the last axis only
+        (Dense, Activation, the identities), else with the steps folded into the batch and unfolded after."""
+        inner = L.inner
+        if isinstance(inner, (Dense, Activation, Identity)):
+            self.simple(node, inner, xs, outs)
+            return
+        x = xs[0]
+        self.comment(f"{inner.class_name} on each timestep: (batch, T, ...) -> (batch·T, ...) and back")
+        self.emit(f"_td_in = {x}.reshape((-1,) + {x}.shape[2:])")
+        inner_shape = None if shape is None else (None,) + tuple(shape[2:])
+        self.layer_code(node, inner, ["_td_in"], [None], ["_td_out"], inner_shape, wrapped=True)
+        self.emit(f"{outs[0]} = _td_out.reshape({x}.shape[:2] + _td_out.shape[1:])")
+
+    def layer_code(self, node, L, xs, ms, outs, shape, wrapped: bool = False) -> None:
+        """The code of one (non-recurrent) layer: ``outs`` from ``xs``; ``shape`` its output shape (None where
+        unknown); ``wrapped`` inside TimeDistributed (the wrapper names the refusal and sets the mask)."""
+        keep = ms[0] if ms else None
         if isinstance(L, (Dense, Activation, Identity)):
             self.simple(node, L, xs, outs)
             self.set_mask(node, 0, keep)
         elif isinstance(L, Embedding):
-            self.comment(f"embeddings {L.table.shape}: row k is token k's vector")
-            self.emit(f"{outs[0]} = {self.weight(node, L, 'embeddings', L.table)}[{xs[0]}]")
+            self.comment(f"embeddings {L.table.shape}: row k is token k's vector (float token ids are cast, as Keras does)")
+            self.emit(f"{outs[0]} = {self.weight(node, L, 'embeddings', L.table)}[{xs[0]}.astype(np.int64)]")
             self.set_mask(node, 0, f"{xs[0]} != 0" if L.mask_zero else None)
         elif isinstance(L, Masking):
             self.comment("a step whose features all equal mask_value is masked (and zeroed)")
@@ -401,8 +556,10 @@ class _Writer:
             self.set_mask(node, 0, None)
         elif isinstance(L, Flatten):
             if L.channels_first:
-                self.refuse(node, "Flatten with data_format='channels_first' is not written out as code")
-            self.emit(f"{outs[0]} = {xs[0]}.reshape({xs[0]}.shape[0], -1)")
+                self.comment("channels_first: the channels moved last first, so the order is Keras' channels_last one")
+                self.emit(f"{outs[0]} = np.moveaxis({xs[0]}, 1, -1).reshape({xs[0]}.shape[0], -1)")
+            else:
+                self.emit(f"{outs[0]} = {xs[0]}.reshape({xs[0]}.shape[0], -1)")
         elif isinstance(L, Reshape):
             self.emit(f"{outs[0]} = {xs[0]}.reshape(({xs[0]}.shape[0],) + {tuple(L.target)!r})")
         elif isinstance(L, Permute):
@@ -429,14 +586,48 @@ class _Writer:
         elif isinstance(L, _Pool1D):
             self.need_conv("pool1d", _POOL_SRC)
             self.emit(f"{outs[0]} = pool1d({xs[0]}, {L.pool}, {L.stride}, {L.padding!r}, {L.reduce!r})")
+        elif isinstance(L, ConvND):
+            self.comment(f"kernel {L.kernel.shape} (*kernel_size, in_channels, filters), bias "
+                         f"{None if L.bias is None else L.bias.shape}")
+            self.need_conv("conv_nd", _CONV_ND_SRC)
+            self.helpers["conv"] = _CONV_LAYER_SRC
+            k = self.weight(node, L, "kernel", L.kernel)
+            b = self.weight(node, L, "bias", L.bias)
+            self.emit(f"{outs[0]} = conv({xs[0]}, {k}, {b}, {self.act(L.act)}, strides={L.strides!r}, "
+                      f"dilation={L.dilation!r}, padding={L.padding!r}, channels_first={L.channels_first})")
+        elif isinstance(L, _PoolND):
+            self.need_conv("pool_nd", _POOL_ND_SRC)
+            self.emit(f"{outs[0]} = pool_nd({xs[0]}, {L.pool!r}, {L.strides!r}, {L.padding!r}, {L.reduce!r}, "
+                      f"channels_first={L.channels_first})")
+        elif isinstance(L, _GlobalND):
+            how = "max" if L.reduce == "max" else "mean"
+            kw = "" if how == "max" else ", dtype=np.float32"
+            self.comment(f"the {how} over the spatial axes {L._axes()}")
+            self.emit(f"{outs[0]} = {xs[0]}.{how}(axis={L._axes()!r}, keepdims={bool(L.keepdims)}{kw})")
+        elif isinstance(L, _Border):
+            axes = L._axes()
+            if L.sign > 0:
+                widths = [(0, 0)] * (L.rank + 2)
+                for ax, p in zip(axes, L.amounts):
+                    widths[ax] = tuple(p)
+                self.comment(f"zeros (before, after) on the axes {axes}: {L.amounts}")
+                self.emit(f"{outs[0]} = np.pad({xs[0]}, {widths!r})")
+            else:
+                cut = [":"] * (L.rank + 2)
+                for ax, (a, b) in zip(axes, L.amounts):
+                    cut[ax] = f"{a}:-{b}" if b else f"{a}:"
+                self.comment(f"(before, after) cut from the axes {axes}: {L.amounts}")
+                self.emit(f"{outs[0]} = {xs[0]}[{', '.join(cut)}]")
         elif isinstance(L, (BatchNormalization, LayerNormalization)):
-            self.norm(node, L, xs, outs)
+            self.norm(node, L, xs, outs, shape)
             self.set_mask(node, 0, keep)
         elif isinstance(L, (LeakyReLU, ReLU, ELU, ThresholdedReLU, Softmax, PReLU)):
             self.activation_layer(node, L, xs[0], outs[0])
             self.set_mask(node, 0, keep)
         elif isinstance(L, ops._Op):
             self.op(node, L, xs, outs)
+        elif wrapped:
+            self.refuse(node, f"TimeDistributed({L.class_name}) is not written out as code")
         else:
             self.refuse(node)
 
@@ -503,8 +694,7 @@ class _Writer:
         else:
             self.emit(f"{outs[0]} = {xs[0]}  # identity at inference")
 
-    def norm(self, node, L, xs, outs) -> None:
-        shape = node.output_shapes[0] if node.output_shapes else None
+    def norm(self, node, L, xs, outs, shape) -> None:
         if shape is None:
             self.refuse(node, f"{L.class_name} on an input of unknown rank is not written out as code")
         nd = len(shape)
@@ -585,6 +775,15 @@ class _Writer:
         opts = (f"go_backwards={L.go_backwards}, return_sequences={L.return_sequences},\n        mask={mask or 'None'}, "
                 f"zero_output_for_mask={L.zero_output_for_mask}, "
                 f"initial_state={'[' + ', '.join(init) + ']' if init else 'None'}")
+        if isinstance(L, ConvLSTM):
+            self.need_conv("conv_nd", _CONV_ND_SRC)
+            self.helpers["conv_lstm"] = _CONV_LSTM_SRC
+            self.comment(f"{prefix}kernel {L.kernel.shape} = W_i|W_f|W_c|W_o (*kernel_size, channels, 4·filters), "
+                         f"recurrent_kernel {L.recurrent_kernel.shape} = U_i|U_f|U_c|U_o, "
+                         f"bias {None if L.bias is None else L.bias.shape}")
+            return (f"conv_lstm({x}, {k}, {u}, {b},\n        act={self.act(L.act)}, rec_act={self.act(L.rec_act)}, "
+                    f"strides={L.strides!r}, dilation={L.dilation!r}, padding={L.padding!r}, "
+                    f"channels_first={L.channels_first},\n        {opts})")
         if isinstance(L, LSTM):
             self.helpers["lstm"] = _LSTM_SRC
             self.comment(f"{prefix}kernel {L.kernel.shape} = W_i|W_f|W_c|W_o, recurrent_kernel {L.recurrent_kernel.shape} "
