@@ -58,6 +58,30 @@ def _simple(act: str) -> str:
 <p>h<sub>t</sub> = φ(W x<sub>t</sub> + U h<sub>t−1</sub> + b)</p>"""
 
 
+def _conv_lstm(sig: str, act: str, rank: int) -> str:
+    return f"""
+<h3>ConvLSTM{rank}D</h3>
+<p>σ = <code>{sig}</code> (recurrent_activation), φ = <code>{act}</code> (activation); ∗ is a convolution, ⊙
+multiplies element by element. An LSTM whose products are convolutions: x<sub>t</sub>, h, C and the gates are maps
+(positions × channels), and a <b>unit</b> is a filter (channel) at one position. W ∗ x<sub>t</sub> uses the layer's
+strides, dilation and padding; U ∗ h<sub>t−1</sub> is stride 1 with "same" padding.</p>
+<table cellspacing="4">
+<tr><td>i<sub>t</sub> = σ(W<sub>i</sub> ∗ x<sub>t</sub> + U<sub>i</sub> ∗ h<sub>t−1</sub> + b<sub>i</sub>)</td>
+<td><b>input gate</b></td></tr>
+<tr><td>f<sub>t</sub> = σ(W<sub>f</sub> ∗ x<sub>t</sub> + U<sub>f</sub> ∗ h<sub>t−1</sub> + b<sub>f</sub>)</td>
+<td><b>forget gate</b></td></tr>
+<tr><td>c̃<sub>t</sub> = φ(W<sub>c</sub> ∗ x<sub>t</sub> + U<sub>c</sub> ∗ h<sub>t−1</sub> + b<sub>c</sub>)</td>
+<td><b>candidate</b> (gate “c”)</td></tr>
+<tr><td>o<sub>t</sub> = σ(W<sub>o</sub> ∗ x<sub>t</sub> + U<sub>o</sub> ∗ h<sub>t−1</sub> + b<sub>o</sub>)</td>
+<td><b>output gate</b></td></tr>
+<tr><td>C<sub>t</sub> = f<sub>t</sub> ⊙ C<sub>t−1</sub> + i<sub>t</sub> ⊙ c̃<sub>t</sub></td>
+<td><b>cell state</b> (a map)</td></tr>
+<tr><td>h<sub>t</sub> = o<sub>t</sub> ⊙ φ(C<sub>t</sub>)</td><td><b>hidden state</b> (a map)</td></tr>
+</table>
+<p>Explained at a position p and channel j, a gate's pre-activation is split per channel: one term per input
+channel k (the sum over the kernel taps of W·x<sub>t</sub> around p) and one per channel k of h<sub>t−1</sub>.</p>"""
+
+
 def layer_equations(layer) -> str:
     """The equations of ``layer``'s kind (HTML); both directions' kind for a Bidirectional layer."""
     if layer is None:
@@ -79,6 +103,8 @@ def layer_equations(layer) -> str:
         body = _gru(sig, act, bool(getattr(layer, "reset_after", False)))
     elif kind == "SimpleRNN":
         body = _simple(act)
+    elif kind.startswith("ConvLSTM"):
+        body = _conv_lstm(sig, act, int(getattr(layer, "rank", 2)))
     else:
         body = f"<p>{kind}</p>"
     return head + body
@@ -103,6 +129,11 @@ the status bar says “stage k, t = …”. A step of an earlier stage has no re
 one.</li>
 <li><b>t</b> counts a layer's steps in the order it processes them.</li>
 </ul>
+<p><b>Explain</b> (the dock that opens when you click a gate bar, a heatmap cell, a state value or a ConvLSTM map
+cell) takes that one number apart: the equation with the actual numbers, the activation curve with the operating
+point, and every term W[k,j]·x<sub>t</sub>[k] and U[k,j]·h<sub>t−1</sub>[k] as a signed bar chart, so that bias +
+Σ terms is the pre-activation. C<sub>t</sub> splits into what was kept (f ⊙ C<sub>t−1</sub>) and what was written
+(i ⊙ c̃). The same is on the command line: <code>lstm-inspector-cli explain</code>.</p>
 <p>Double-click a plot to enlarge it (again, or Esc, to go back). Hover a plot for unit, step and value; click a
 point of the batch plots to select that sample, a gate bar or a heatmap cell to select that unit (and step).</p>
 """

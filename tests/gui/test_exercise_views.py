@@ -161,6 +161,15 @@ def test_guide_explains_the_names_with_the_layer_equations(window, qtbot):
     window.session.set_node(gru[0])
     text = g.text.toPlainText()
     assert "update gate" in text and "no cell state" in text and "reset_after" in text
+    assert "Explain" in text and "bias + Σ terms" in text
+    model, data = fixture_paths("cv_convlstm2d")
+    window.load_now(model, data)
+    conv = [n for n in window.session.recurrent_nodes()
+            if window.session.model.graph.nodes[n].layer.class_name == "ConvLSTM2D"]
+    window.session.set_node(conv[0])
+    text = g.text.toPlainText()
+    assert "ConvLSTM2D" in text and "∗ h" in text and "a unit is a filter" in text
+    assert "per channel" in text
 
 
 def test_readout_map_after_a_background_open(window, qtbot):
