@@ -19,8 +19,9 @@ ONNX LSTM's gate order is i o f c, Keras' i f c o), with its default session opt
 are checked against Keras' ``model.predict`` before anything is timed.
 
 For each model and batch, each round times ours (``engine.load_model(path).predict(x)``) and ORT
-(``session.run``) alternately, run after run, so that both see the same load; a round's figure is the best of its
-runs, and the ratio ours/ORT is taken within the round. The table shows the median over the rounds and, in
+(``session.run``) in alternating blocks of back-to-back runs with a pause between blocks (``interleaved``: ORT's
+pool threads spin after a run and would otherwise slow the next run of ours), so that both see the same load; a
+round's figure is the best of its timed runs, and the ratio ours/ORT is taken within the round. The table shows the median over the rounds and, in
 brackets, the spread (smallest–largest) over the rounds. "GEMM bound": the recurrent layers' FLOPs (2·B·T·K·N per
 layer, (B, K) @ (K, N) with K = features + units, N = gates · units) at the float32 matmul rate NumPy reaches in
 this run on that very product, with all its threads: the time the matrix multiplies alone would take. The load
@@ -112,16 +113,43 @@ class Cell:
     bound: float = 0.0
 
 
+#: runs of one runtime back to back in a block (the first of each block untimed), and the pause between blocks
+BLOCK = 4
+SETTLE = 0.2
+
+
+def unheld() -> None:
+    """Start a measurement with OpenBLAS's own threads: a stall noticed at batch 1 holds it to one thread for
+    STALL_COOLDOWN seconds and until the next batch-1 step (engine/parallel.py), which would otherwise carry into the
+    next batch's figures (2×LSTM(256) at batch 16: 17 ms on one thread against 10 ms)."""
+    from engine.parallel import STALL_COOLDOWN
+
+    c = cores()
+    t_end = time.monotonic() + STALL_COOLDOWN
+    while c.stalled() and time.monotonic() < t_end:
+        time.sleep(0.05)
+    c.release_if_due()
+
+
 def interleaved(fns, reps: int, min_total: float) -> list[float]:
-    """Best time of each of ``fns``, run one after the other ``reps`` times (more while under ``min_total`` s)."""
+    """Best time of each of ``fns``, in alternating blocks: each block runs one of them BLOCK times back to back
+    and times all but the first, then pauses SETTLE seconds; ``reps`` blocks each (more while under ``min_total``
+    s). Blocks, not single runs, alternate: ONNX Runtime's pool threads spin for a while after each run, so a run of
+    ours straight after one of ORT's shared the cores with them (2×LSTM(256) at batch 16: 17 ms instead of 10.6),
+    and ORT's own run after a pause pays for waking them (6 ms back to back, up to 15 ms after a pause); and at batch
+    1 those spinning threads made our stall guard hold OpenBLAS to one thread. Each runtime is timed in its own
+    steady state, as a user calling it in a loop would see it; alternating the blocks still shares the load."""
     best = [float("inf")] * len(fns)
     t_start = time.perf_counter()
     n = 0
     while n < reps or (time.perf_counter() - t_start < min_total and n < 500):
         for k, fn in enumerate(fns):
-            t0 = time.perf_counter()
             fn()
-            best[k] = min(best[k], time.perf_counter() - t0)
+            for _ in range(BLOCK - 1):
+                t0 = time.perf_counter()
+                fn()
+                best[k] = min(best[k], time.perf_counter() - t0)
+            time.sleep(SETTLE)
         n += 1
     return best
 
@@ -193,6 +221,7 @@ def main() -> None:
             for B in batches:
                 x = xs[B]
                 c = cells[(spec.key, B)]
+                unheld()
                 ours.predict(x)  # warm: the step weights are built on first use; ORT's arena on its first run
                 ort_predict(sess, x)
                 t_ours, t_ort = interleaved([lambda: ours.predict(x), lambda: ort_predict(sess, x)],
