@@ -174,6 +174,14 @@ class BidirectionalRun(RecurrentRun):
     def states(self):
         return list(self.fw.states()) + list(self.bw.states())
 
+    def last_step(self):
+        """Both directions' (``RecurrentRun.last_step``), as ``forward/<name>`` and ``backward/<name>`` (masks
+        included: ``forward/mask``, ``backward/mask``)."""
+        f, b = self.fw.last_step(), self.bw.last_step()
+        if f is None or b is None:
+            return None
+        return {**{f"forward/{k}": v for k, v in f.items()}, **{f"backward/{k}": v for k, v in b.items()}}
+
     def set_states(self, states):
         n = len(self.fw.states())
         self.fw.set_states(states[:n])

@@ -92,6 +92,19 @@ class RecurrentRun:
         records); None otherwise. Lets the stepper's readouts read a step's values later instead of copying them."""
         return None
 
+    def last_step(self) -> dict[str, np.ndarray] | None:
+        """The gates and states of the step just done, by record name (the layer's ``gate_record_names`` and
+        ``state_record_names``; ``mask`` (batch,) too under masking), each equal to ``records[name][:, t-1]``:
+        (batch, …) views of the run's buffers, valid until its next step. Lets a caller take per-step statistics
+        while the step's values are still in cache, without recording every step (engine/step_stats.py).
+        This default reads the records: None when the run does not record or has not stepped. Runs that keep
+        the latest step in their own buffers say so by overriding it, recording or not."""
+        r = self.records
+        if r is None or self.t == 0:
+            return None
+        L = self.layer
+        return {name: r[name][:, self.t - 1] for name in (*L.gate_record_names, *L.state_record_names)}
+
 
 class MaskedRun(RecurrentRun):
     """Keras' masking around any run (``keras.backend.rnn``): at a masked step the states are carried over
@@ -161,6 +174,13 @@ class MaskedRun(RecurrentRun):
 
     def set_states(self, states):
         self.inner.set_states(states)
+
+    def last_step(self):
+        """The wrapped run's (whose states are the carried ones at a masked step), with the step's ``mask``."""
+        out = self.inner.last_step()
+        if out is not None:
+            out["mask"] = self.masks_seen[:, self.inner.t - 1]
+        return out
 
     def current_outputs(self):
         first = self.seq if self.seq is not None else self.out
