@@ -97,6 +97,15 @@ class GRURun(ProjectedRun):
                 r[name] = self.g[:, k * u:(k + 1) * u].transpose(2, 0, 1)
             self.records = r
 
+    def last_step(self):
+        """h and the step just done's gate slot [z; r; h̃], as views (see ``RecurrentRun.last_step``)."""
+        out = super().last_step()
+        if out is not None:
+            u, g = self.u, self.g[self.t - 1 if self.recording else 0]
+            for k, name in enumerate(("z", "r", "h~")):
+                out[name] = g[k * u:(k + 1) * u].T
+        return out
+
     def _cell(self, t, cur, nxt, mx):
         u = self.u
         g = self.g[t if self.recording else 0]

@@ -300,6 +300,16 @@ class LSTMRun(RecurrentRun):
     def states(self):
         return [self.h.copy(), self.c.copy()]
 
+    def last_step(self):
+        """The step just done's gates (its slot of ``a``) and states, as views, recording or not (see
+        ``RecurrentRun.last_step``)."""
+        if self.t == 0:
+            return None
+        u, a = self.u, self.a[self._a_slot(self.t - 1)]
+        out = {name: a[k * u:(k + 1) * u].T for name, k in self.gate_rows.items()}
+        out["C"], out["h"] = self.c, self.h
+        return out
+
     def set_states(self, states):
         u = self.u
         batch = self.xh.shape[2]

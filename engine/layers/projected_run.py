@@ -109,6 +109,10 @@ class ProjectedRun(RecurrentRun):
     def states(self):
         return [self.h.copy()]
 
+    def last_step(self):
+        """h after the step just done, a view, recording or not (see ``RecurrentRun.last_step``)."""
+        return None if self.t == 0 else {"h": self.h}
+
     def set_states(self, states):
         np.copyto(self.hs[self._slot(self.t)], np.asarray(states[0], dtype=self.hs.dtype).reshape(self.batch, self.u).T)
 
