@@ -1,6 +1,11 @@
 """Whole datasets in bounded memory: the replay run chunk by chunk of samples (each chunk split over the cores),
 with running per-unit statistics (engine/unit_stats.py) or a full trace written to HDF5 chunk by chunk.
 
+Statistics are taken step by step (engine/step_stats.py): after each step, the values it computed are summed over
+the batch while they are still in cache. Runs that give their latest step without recording (``last_step``: LSTM,
+GRU, SimpleRNN and Bidirectionals of them) then run as ``predict`` runs them, two alternating slots that stay in
+cache instead of a slot per step; for any other run the chunk is recorded and each step read from the records.
+
 Both take ``progress(done, total)`` (called after each chunk, on the calling thread or a worker) and
 ``cancelled()`` (checked between chunks; True stops with :class:`Cancelled`, and a trace file is then not left).
 """
@@ -10,15 +15,20 @@ from __future__ import annotations
 import numpy as np
 
 from .export import atomic_path
-from .explain import cell_sources, explainable, readout_dense
+from .explain import explainable, readout_dense
 from .layers.recurrent import RecurrentLayer
 from .parallel import cores
+from .step_stats import StepStats
 from .stepper import Stepper
 from .trace import build_trace, concatenate_traces
 from .unit_stats import UnitStats
 
 #: records a chunk may hold at once (all layers, all steps); the chunk size follows from it
 CHUNK_BYTES = 256 * 1024 ** 2
+#: samples per core in a chunk of ``dataset_stats`` without records: a part's step buffers stay in its core's
+#: cache, and its products are still big enough for BLAS (measured, LSTM(256), T = 100, one core: 256 and 512 are
+#: as fast as predict's parts of thousands; 107 is 1.2x slower)
+STATS_PART = 256
 
 
 class Cancelled(Exception):
@@ -36,10 +46,33 @@ def _record_bytes_per_sample(model, T: int) -> int:
     return max(total, 1)
 
 
+def _run_bytes_per_sample(model, T: int) -> int:
+    """About what running one sample without recording can cost at most: every recurrent layer's copy of its input,
+    a projection of its input for every step (up to four gates) and its output sequence."""
+    total = 0
+    for layer in model.recurrent_layers:
+        subs = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
+        for sub in subs:
+            F = getattr(sub, "input_features", 0)
+            total += (F + 5 * sub.units) * 4 * (T + 1)
+    return max(total, 1)
+
+
 def chunk_size(model, xs: list[np.ndarray], budget: int | None = None) -> int:
+    """Samples per chunk of a recording run (``trace_to_h5``; ``dataset_stats`` where runs must record)."""
     T = xs[0].shape[1] if xs[0].ndim > 1 else 1
     budget = CHUNK_BYTES if budget is None else budget
     return int(max(1, min(xs[0].shape[0], budget // _record_bytes_per_sample(model, T))))
+
+
+def stats_chunk_size(model, xs: list[np.ndarray]) -> int:
+    """Samples per chunk of ``dataset_stats`` by default: STATS_PART per core where runs need not record (within
+    CHUNK_BYTES), else what the records allow (``chunk_size``)."""
+    if not steps_without_records(model):
+        return chunk_size(model, xs)
+    T = xs[0].shape[1] if xs[0].ndim > 1 else 1
+    size = min(STATS_PART * cores().threads, CHUNK_BYTES // _run_bytes_per_sample(model, T))
+    return int(max(1, min(xs[0].shape[0], size)))
 
 
 def _chunks(n: int, size: int):
@@ -98,27 +131,90 @@ def new_stats(model) -> dict[str, UnitStats]:
     return out
 
 
-def _stats_of(model, st) -> dict[str, UnitStats]:
-    part = new_stats(model)
+def _stat_nodes(model) -> list[tuple]:
+    """(node, [(prefix of its step values, key in ``new_stats``)]) of every layer call the statistics count."""
+    out = []
     for node in model.graph.nodes:
-        if node.id in st.runs and isinstance(node.layer, RecurrentLayer) and explainable(node.layer):
-            for d, src in cell_sources(st, node).items():
-                part[f"{node.qualname}/{d}" if d else node.qualname].update(src.records)
-    return part
+        L = node.layer
+        if isinstance(L, RecurrentLayer) and explainable(L):
+            if hasattr(L, "forward_layer"):
+                out.append((node, [("forward/", f"{node.qualname}/forward"),
+                                   ("backward/", f"{node.qualname}/backward")]))
+            else:
+                out.append((node, [("", node.qualname)]))
+    return out
+
+
+def steps_without_records(model) -> bool:
+    """Whether every layer the statistics count gives its latest step's values when not recording
+    (``RecurrentRun.last_step``), asked of a one-sample, one-step run of each."""
+    for node, _ in _stat_nodes(model):
+        L = node.layer
+        x = np.zeros((1, 1, L.input_features), L.dtype)
+        run = L.begin(1, 1, x_full=x, record=False)
+        with np.errstate(over="ignore"):
+            run.step()
+        if run.last_step() is None:
+            return False
+    return True
+
+
+def _step_stats(model, st: Stepper) -> dict[str, UnitStats]:
+    """Step ``st`` to the end, adding each step's values of every counted layer to its ``StepStats``."""
+    out = new_stats(model)
+    # one accumulator per layer call (a shared layer's calls add up under its name, as their records would)
+    watched = [(node.id, [(prefix, key, StepStats(out[key], st.batch)) for prefix, key in keys])
+               for node, keys in _stat_nodes(model)]
+    seen = {nid: 0 for nid, _ in watched}
+    while not st.done:
+        st.step()
+        for nid, targets in watched:
+            run = st.runs.get(nid)
+            if run is None or run.t == seen[nid]:
+                continue
+            seen[nid] = run.t
+            values = run.last_step()
+            if values is None:  # steps_without_records said it would give them
+                raise RuntimeError(f"the run of layer call {nid} gives no step values")
+            last = run.t == run.T
+            for prefix, _, acc in targets:
+                acc.add(values, prefix, last)
+    for _, targets in watched:
+        for _, key, acc in targets:
+            out[key].merge(acc.result())
+    return out
+
+
+def _stats_chunk(model, xs, a: int, b: int, record: bool) -> list[dict[str, UnitStats]]:
+    """The statistics of samples a…b, one ``UnitStats`` per counted layer (or direction) per core's part."""
+    c = cores()
+    parts = c.batch_parts(b - a, model.widest_recurrent())
+
+    def run(p0: int, p1: int):
+        st = Stepper(model.graph, [x[a + p0:a + p1] for x in xs], record=record, schedule=model.schedule)
+        try:
+            return _step_stats(model, st)
+        finally:
+            if record:
+                _release(st)
+
+    return c.run_parts(run, parts)
 
 
 def dataset_stats(model, xs, chunk: int | None = None, progress=None, cancelled=None) -> dict[str, UnitStats]:
-    """Per-unit statistics of every recurrent layer over all samples of ``xs``, never holding more than one
-    chunk's records (``chunk`` samples; by default what ``CHUNK_BYTES`` allows)."""
+    """Per-unit statistics of every recurrent layer over all samples of ``xs``, ``chunk`` samples at a time (by
+    default ``stats_chunk_size``), each step's values summed as soon as it is done: no chunk's steps are kept, but
+    where a run must record to give them (see ``steps_without_records``)."""
     model._check_runnable()
     xs = model._inputs(xs)
     n = xs[0].shape[0]
-    size = chunk or chunk_size(model, xs)
+    record = not steps_without_records(model)
+    size = chunk or stats_chunk_size(model, xs)
     total = new_stats(model)
     for a, b in _chunks(n, size):
         if cancelled is not None and cancelled():
             raise Cancelled()
-        for part in _run_chunk(model, xs, a, b, lambda st: _stats_of(model, st)):
+        for part in _stats_chunk(model, xs, a, b, record):
             for k, s in part.items():
                 total[k].merge(s)
         if progress is not None:

@@ -5,6 +5,8 @@ orders (by variance over time, final |h|, saturation, contribution to a Dense re
 ``UnitStats.update(records)`` takes one chunk's records (a run's ``Records``: arrays (batch, T, units) in processing
 order, with ``mask`` when Keras masking applies; masked steps are left out); ``merge`` adds another accumulator
 (another chunk or another core's part). Sums are float64, so the order of chunks changes results only by rounding.
+``engine.streaming.dataset_stats`` takes the same statistics step by step instead (engine/step_stats.py), without
+keeping the records.
 """
 from __future__ import annotations
 
@@ -18,6 +20,11 @@ SAT_LO, SAT_HI = 0.05, 0.95
 #: a unit whose h moves less than this over every sample and step is "dead"
 DEAD_RANGE = 1e-6
 ORDER_KEYS = ("variance", "final", "saturation", "contribution")
+
+
+def record_kind(name: str) -> str:
+    """What is counted of a record (see ``_Moments.add``): "gate" for sigmoid gates, "h", else "sum"."""
+    return "gate" if name in SIGMOID_GATES else "h" if name == "h" else "sum"
 
 
 @dataclass
@@ -130,8 +137,7 @@ class UnitStats:
             m = np.asarray(records["mask"], bool)
             keep = None if m.all() else m
         for name in names:
-            kind = "gate" if name in SIGMOID_GATES else "h" if name == "h" else "sum"
-            self.moments.setdefault(name, _Moments()).add(records[name], keep, kind)
+            self.moments.setdefault(name, _Moments()).add(records[name], keep, record_kind(name))
         h = records["h"]
         fa = np.sum(np.abs(h[:, -1]), axis=0, dtype=np.float64)
         self.final_abs = fa if self.final_abs is None else self.final_abs + fa

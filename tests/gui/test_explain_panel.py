@@ -152,13 +152,13 @@ def test_statistics_progress_and_cancel(window, qtbot, monkeypatch):
     import time
 
     monkeypatch.setattr(streaming, "CHUNK_BYTES", 1)  # one sample per chunk: many progress reports
-    run_chunk = streaming._run_chunk
+    run_chunk = streaming._stats_chunk
 
     def slow(*a, **k):  # slow enough to be cancelled half way (200 chunks × 20 ms)
         time.sleep(0.02)
         return run_chunk(*a, **k)
 
-    monkeypatch.setattr(streaming, "_run_chunk", slow)
+    monkeypatch.setattr(streaming, "_stats_chunk", slow)
     window.load_now(str(DEMO / "sine_lstm.keras"), str(DEMO / "sine_data.npz"))
     tools = window.explain_tools
     qtbot.waitUntil(lambda: tools.stats_progress.value() > 0 or not tools._stats_running, timeout=20000)
