@@ -27,8 +27,11 @@ from .unit_stats import UnitStats
 CHUNK_BYTES = 256 * 1024 ** 2
 #: samples per core in a chunk of ``dataset_stats`` without records: a part's step buffers stay in its core's
 #: cache, and its products are still big enough for BLAS (measured, LSTM(256), T = 100, one core: 256 and 512 are
-#: as fast as predict's parts of thousands; 107 is 1.2x slower)
+#: as fast as predict's parts of thousands; 107 is 1.2x slower; 2×LSTM(256): 117 is 1.2x slower than 256)
 STATS_PART = 256
+#: what a chunk of ``dataset_stats`` without records may hold at most (by ``_run_bytes_per_sample``, which counts
+#: generously: an LSTM(256) over 100 steps holds far less than its 0.5 MB per sample)
+RUN_BYTES = 512 * 1024 ** 2
 
 
 class Cancelled(Exception):
@@ -67,11 +70,11 @@ def chunk_size(model, xs: list[np.ndarray], budget: int | None = None) -> int:
 
 def stats_chunk_size(model, xs: list[np.ndarray]) -> int:
     """Samples per chunk of ``dataset_stats`` by default: STATS_PART per core where runs need not record (within
-    CHUNK_BYTES), else what the records allow (``chunk_size``)."""
+    RUN_BYTES), else what the records allow (``chunk_size``)."""
     if not steps_without_records(model):
         return chunk_size(model, xs)
     T = xs[0].shape[1] if xs[0].ndim > 1 else 1
-    size = min(STATS_PART * cores().threads, CHUNK_BYTES // _run_bytes_per_sample(model, T))
+    size = min(STATS_PART * cores().threads, RUN_BYTES // _run_bytes_per_sample(model, T))
     return int(max(1, min(xs[0].shape[0], size)))
 
 

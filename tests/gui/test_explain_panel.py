@@ -152,6 +152,7 @@ def test_statistics_progress_and_cancel(window, qtbot, monkeypatch):
     import time
 
     monkeypatch.setattr(streaming, "CHUNK_BYTES", 1)  # one sample per chunk: many progress reports
+    monkeypatch.setattr(streaming, "RUN_BYTES", 1)
     run_chunk = streaming._stats_chunk
 
     def slow(*a, **k):  # slow enough to be cancelled half way (200 chunks × 20 ms)
