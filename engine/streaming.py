@@ -69,13 +69,19 @@ def chunk_size(model, xs: list[np.ndarray], budget: int | None = None) -> int:
 
 
 def stats_chunk_size(model, xs: list[np.ndarray]) -> int:
-    """Samples per chunk of ``dataset_stats`` by default: STATS_PART per core where runs need not record (within
-    RUN_BYTES), else what the records allow (``chunk_size``)."""
+    """Samples per chunk of ``dataset_stats`` by default: STATS_PART per core where runs need not record (more
+    where parts that small would not be split over the cores: narrow layers), within RUN_BYTES; else what the
+    records allow (``chunk_size``)."""
     if not steps_without_records(model):
         return chunk_size(model, xs)
+    n = xs[0].shape[0]
     T = xs[0].shape[1] if xs[0].ndim > 1 else 1
-    size = min(STATS_PART * cores().threads, RUN_BYTES // _run_bytes_per_sample(model, T))
-    return int(max(1, min(xs[0].shape[0], size)))
+    c = cores()
+    size = STATS_PART * c.threads
+    while size < n and len(c.batch_parts(size, model.widest_recurrent())) < c.threads:
+        size *= 2
+    size = min(size, RUN_BYTES // _run_bytes_per_sample(model, T))
+    return int(max(1, min(n, size)))
 
 
 def _chunks(n: int, size: int):

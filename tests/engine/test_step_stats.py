@@ -223,11 +223,17 @@ def test_step_stats_on_a_batch_of_any_width(one_part):
         assert_same_stats(dataset_stats(model, part, chunk=n), reference(model, part))
 
 
-def test_default_chunk_without_records_is_parts_per_core():
-    model, _, xs = load_fixture("sine", "k2h5")
+def test_default_chunk_without_records_is_a_part_per_core(tmp_path):
+    """STATS_PART samples per core; more for a narrow layer, whose parts that small would not be split."""
+    c = streaming.cores()
+    model, _, xs = load_fixture("sine", "k2h5")  # LSTM(100)
     big = [np.repeat(x, 200, axis=0) for x in xs]
-    size = stats_chunk_size(model, big)
-    assert size == min(big[0].shape[0], streaming.STATS_PART * streaming.cores().threads)
+    assert stats_chunk_size(model, big) == min(big[0].shape[0], streaming.STATS_PART * c.threads)
+    narrow = engine.load_model(crafted.tiny_h5(tmp_path / "m.h5"))  # LSTM(3): parts of 2730 at least
+    x = [np.zeros((20000, 4, crafted.FEATURES), np.float32)]
+    size = stats_chunk_size(narrow, x)
+    assert size >= streaming.STATS_PART * c.threads
+    assert len(c.batch_parts(size, narrow.widest_recurrent())) == c.threads
 
 
 def test_step_stats_result_is_a_part():
