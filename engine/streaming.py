@@ -38,27 +38,27 @@ class Cancelled(Exception):
     """The caller asked to stop."""
 
 
-def _record_bytes_per_sample(model, T: int) -> int:
-    """About what recording one sample costs: every recurrent layer's step slots (LSTM keeps x, h, z and a)."""
+def _bytes_per_sample(model, T: int, per_unit: int) -> int:
+    """About what one sample costs over T steps: every recurrent layer's (and direction's) copy of its input and
+    ``per_unit`` float32 values a unit a step."""
     total = 0
     for layer in model.recurrent_layers:
         subs = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
         for sub in subs:
             F = getattr(sub, "input_features", 0)
-            total += (F + 12 * sub.units) * 4 * (T + 1)
+            total += (F + per_unit * sub.units) * 4 * (T + 1)
     return max(total, 1)
+
+
+def _record_bytes_per_sample(model, T: int) -> int:
+    """About what recording one sample costs: every recurrent layer's step slots (LSTM keeps x, h, z and a)."""
+    return _bytes_per_sample(model, T, 12)
 
 
 def _run_bytes_per_sample(model, T: int) -> int:
     """About what running one sample without recording can cost at most: every recurrent layer's copy of its input,
     a projection of its input for every step (up to four gates) and its output sequence."""
-    total = 0
-    for layer in model.recurrent_layers:
-        subs = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
-        for sub in subs:
-            F = getattr(sub, "input_features", 0)
-            total += (F + 5 * sub.units) * 4 * (T + 1)
-    return max(total, 1)
+    return _bytes_per_sample(model, T, 5)
 
 
 def chunk_size(model, xs: list[np.ndarray], budget: int | None = None) -> int:
