@@ -120,8 +120,8 @@ SETTLE = 0.2
 
 def unheld() -> None:
     """Start a measurement with OpenBLAS's own threads: a stall noticed at batch 1 holds it to one thread for
-    STALL_COOLDOWN seconds and until the next batch-1 step (engine/parallel.py), which would otherwise carry into the
-    next batch's figures (2×LSTM(256) at batch 16: 17 ms on one thread against 10 ms)."""
+    STALL_COOLDOWN seconds (engine/parallel.py), which would otherwise carry into the next batch's first runs
+    (2×LSTM(256) at batch 16: 17 ms on one thread against 10 ms)."""
     from engine.parallel import STALL_COOLDOWN
 
     c = cores()

@@ -11,8 +11,9 @@
   that should take 20 µs can wait a whole time slice for a descheduled worker (measured: single predicts of 190
   ms instead of 5 ms). At batch 1 ``StallGuard`` notices steps far slower than the fastest one of their stage and
   then holds OpenBLAS to one thread for a few seconds, after which it tries again. (The hold ends at the first
-  batch-1 step after the cool-down, so until then the rest of the process, other NumPy code and bigger batches
-  included, sees one BLAS thread too; only batch-1 steppers start or end a hold.)
+  step, or the start of any stepper, after the cool-down; until then the rest of the process, other NumPy code and
+  bigger batches included, sees one BLAS thread too. Only batch-1 steppers start a hold; a stepper of any batch
+  ends a due one as it starts, so that a batch-16 predict after a stall at batch 1 is not left on one thread.)
 
 ``LSTM_INSPECTOR_THREADS=1`` in the environment turns the batch split off (any other number caps the parts).
 Where OpenBLAS's thread count cannot be set (another BLAS, an unusual build) the batch split is off and products
@@ -238,10 +239,10 @@ class StallGuard:
         matrix-vector products, which OpenBLAS computes to the same bits on one thread or several (it splits the
         rows), so switching changes no result. From batch 2 its threads also split the sums, and results would
         depend on the machine's load; those keep OpenBLAS's own threading."""
-        if batch != 1:  # nor does it end a hold: within a run of batch ≥ 2 OpenBLAS's thread count stays as it is
-            return None
         c = cores()
-        c.release_if_due()
+        c.release_if_due()  # a hold whose cool-down has passed ends as any run starts, before its first product
+        if batch != 1:  # within a run of batch ≥ 2 OpenBLAS's thread count then stays as it is
+            return None
         return StallGuard(c) if c.holding or c.blas_threads() > 1 else None
 
     def new_stage(self) -> None:
