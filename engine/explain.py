@@ -414,14 +414,14 @@ def explain(src: CellSource, sample: int, step: int, unit: int, gate: str, at=No
         return _conv(src, b, t, j, gate, at)
     base = dict(layer=src.name, kind=kind, sample=b, step=t, unit=j, gate=gate)
     state = (kind == "LSTM" and gate in ("C", "h")) or (kind == "GRU" and gate == "h") or kind == "SimpleRNN"
+
+    def pick(a: np.ndarray) -> float:  # one sample-step's values at unit j
+        return float(a[j])
+
     if state and src.masked(b, t):
-        rec = "C" if gate == "C" else "h"
-        v = float(src.record(rec)[b, t, j])
-        prev = float(src.state_before(1 if gate == "C" else 0, b, t)[j])
-        return Explanation(**base, value=v, pre=prev, activation="linear", bias=0.0, x_terms=np.zeros(0),
-                           h_terms=np.zeros(0), other=(("carried", prev),), masked=True)
+        return _carried(src, base, b, t, gate, pick)
     if kind == "LSTM" and gate in ("C", "h"):
-        return _lstm_state(src, base, b, t, j, gate)
+        return _lstm_state(src, base, b, t, gate, pick)
     if kind == "GRU" and gate == "h":
         z = float(src.record("z")[b, t, j])
         hh = float(src.record("h~")[b, t, j])
@@ -472,21 +472,29 @@ def _gate(src, base, kind, b, t, j, gate) -> Explanation:
 _DEFAULTS = {"activation": "tanh", "recurrent_activation": "sigmoid"}
 
 
-def _lstm_state(src, base, b, t, j, gate) -> Explanation:
+def _carried(src, base, b, t, gate, pick) -> Explanation:
+    """A state at a masked step: the previous one, carried over. ``pick`` takes the value's element of one
+    sample-step's array (unit j; a ConvLSTM's (position, channel))."""
+    v = pick(src.record("C" if gate == "C" else "h")[b, t])
+    prev = pick(src.state_before(1 if gate == "C" else 0, b, t))
+    return Explanation(**base, value=v, pre=prev, activation="linear", bias=0.0, x_terms=np.zeros(0),
+                       h_terms=np.zeros(0), other=(("carried", prev),), masked=True)
+
+
+def _lstm_state(src, base, b, t, gate, pick) -> Explanation:
+    """LSTM's (and ConvLSTM's) C = kept f⊙C_(t-1) + written i⊙c̃, and h = o·act(C); ``pick`` as in ``_carried``."""
     L = src.layer
-    f = float(src.record("f")[b, t, j])
-    i = float(src.record("i")[b, t, j])
-    cc = float(src.record("c~")[b, t, j])
-    cp = float(src.state_before(1, b, t)[j])
+    f, i, cc = (pick(src.record(r)[b, t]) for r in ("f", "i", "c~"))
+    cp = pick(src.state_before(1, b, t))
     kept, written = f * cp, i * cc
     other = (("kept f⊙C_(t-1)", kept), ("written i⊙c̃", written))
     if gate == "C":
-        return Explanation(**base, value=float(src.record("C")[b, t, j]), pre=kept + written, activation="linear",
+        return Explanation(**base, value=pick(src.record("C")[b, t]), pre=kept + written, activation="linear",
                            bias=0.0, x_terms=np.zeros(0), h_terms=np.zeros(0), other=other)
-    o = float(src.record("o")[b, t, j])
-    return Explanation(**base, value=float(src.record("h")[b, t, j]), pre=kept + written,
+    return Explanation(**base, value=pick(src.record("h")[b, t]), pre=kept + written,
                        activation=activation_name(L.config.get("activation", "tanh")), bias=0.0,
-                       x_terms=np.zeros(0), h_terms=np.zeros(0), other=other, factor=o, act=L.act)
+                       x_terms=np.zeros(0), h_terms=np.zeros(0), other=other, factor=pick(src.record("o")[b, t]),
+                       act=L.act)
 
 
 # --- ConvLSTM: a value at a position and a channel --------------------------------------------------------------
@@ -499,23 +507,7 @@ def _conv(src: CellSource, b: int, t: int, j: int, gate: str, at: tuple[int, ...
 
     base = dict(layer=src.name, kind="ConvLSTM", sample=b, step=t, unit=j, gate=gate, at=at)
     if gate in ("C", "h"):
-        which = 1 if gate == "C" else 0
-        v = value(src.record(gate)[b, t])
-        if src.masked(b, t):
-            prev = value(src.state_before(which, b, t))
-            return Explanation(**base, value=v, pre=prev, activation="linear", bias=0.0, x_terms=np.zeros(0),
-                               h_terms=np.zeros(0), other=(("carried", prev),), masked=True)
-        f, i, cc = (value(src.record(r)[b, t]) for r in ("f", "i", "c~"))
-        cp = value(src.state_before(1, b, t))
-        kept, written = f * cp, i * cc
-        other = (("kept f⊙C_(t-1)", kept), ("written i⊙c̃", written))
-        if gate == "C":
-            return Explanation(**base, value=v, pre=kept + written, activation="linear", bias=0.0,
-                               x_terms=np.zeros(0), h_terms=np.zeros(0), other=other)
-        return Explanation(**base, value=v, pre=kept + written,
-                           activation=activation_name(L.config.get("activation", "tanh")), bias=0.0,
-                           x_terms=np.zeros(0), h_terms=np.zeros(0), other=other,
-                           factor=value(src.record("o")[b, t]), act=L.act)
+        return (_carried if src.masked(b, t) else _lstm_state)(src, base, b, t, gate, value)
     x = src.record("x")[b, t]  # (*in_spatial, C) or (C, *in_spatial)
     hp = src.state_before(0, b, t)
     if cf:

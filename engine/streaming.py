@@ -68,11 +68,14 @@ def chunk_size(model, xs: list[np.ndarray], budget: int | None = None) -> int:
     return int(max(1, min(xs[0].shape[0], budget // _record_bytes_per_sample(model, T))))
 
 
-def stats_chunk_size(model, xs: list[np.ndarray]) -> int:
+def stats_chunk_size(model, xs: list[np.ndarray], record: bool | None = None) -> int:
     """Samples per chunk of ``dataset_stats`` by default: STATS_PART per core where runs need not record (more
     where parts that small would not be split over the cores: narrow layers), within RUN_BYTES; else what the
-    records allow (``chunk_size``)."""
-    if not steps_without_records(model):
+    records allow (``chunk_size``). ``record``: whether the runs must record, if the caller has asked already
+    (``steps_without_records``)."""
+    if record is None:
+        record = not steps_without_records(model)
+    if record:
         return chunk_size(model, xs)
     n = xs[0].shape[0]
     T = xs[0].shape[1] if xs[0].ndim > 1 else 1
@@ -123,34 +126,30 @@ def _release(stepper) -> None:
                 todo.append(sub)
 
 
-def new_stats(model) -> dict[str, UnitStats]:
-    """Empty accumulators: one per recurrent layer call, or per direction (``name/forward``) of a Bidirectional."""
-    out = {}
-    for node in model.graph.nodes:
-        L = node.layer
-        if not isinstance(L, RecurrentLayer) or not explainable(L):  # ConvLSTM: maps, not units (not counted)
-            continue
-        dense = readout_dense(model.graph, node)
-        kernel = None if dense is None else dense.layer.kernel
-        if hasattr(L, "forward_layer"):
-            out[f"{node.qualname}/forward"] = UnitStats(f"{node.qualname}/forward", L.forward_layer)
-            out[f"{node.qualname}/backward"] = UnitStats(f"{node.qualname}/backward", L.backward_layer)
-        else:
-            out[node.qualname] = UnitStats(node.qualname, L, kernel)
-    return out
-
-
 def _stat_nodes(model) -> list[tuple]:
-    """(node, [(prefix of its step values, key in ``new_stats``)]) of every layer call the statistics count."""
+    """(node, [(prefix of its step values, key in ``new_stats``, the layer or direction)]) of every layer call the
+    statistics count: recurrent layers of units (ConvLSTM: maps, not units, is not counted), a Bidirectional's
+    directions each on its own."""
     out = []
     for node in model.graph.nodes:
         L = node.layer
         if isinstance(L, RecurrentLayer) and explainable(L):
             if hasattr(L, "forward_layer"):
-                out.append((node, [("forward/", f"{node.qualname}/forward"),
-                                   ("backward/", f"{node.qualname}/backward")]))
+                out.append((node, [("forward/", f"{node.qualname}/forward", L.forward_layer),
+                                   ("backward/", f"{node.qualname}/backward", L.backward_layer)]))
             else:
-                out.append((node, [("", node.qualname)]))
+                out.append((node, [("", node.qualname, L)]))
+    return out
+
+
+def new_stats(model) -> dict[str, UnitStats]:
+    """Empty accumulators: one per recurrent layer call, or per direction (``name/forward``) of a Bidirectional."""
+    out = {}
+    for node, keys in _stat_nodes(model):
+        dense = readout_dense(model.graph, node) if len(keys) == 1 else None  # a direction has no readout of its own
+        kernel = None if dense is None else dense.layer.kernel
+        for _, key, layer in keys:
+            out[key] = UnitStats(key, layer, kernel)
     return out
 
 
@@ -172,7 +171,7 @@ def _step_stats(model, st: Stepper) -> dict[str, UnitStats]:
     """Step ``st`` to the end, adding each step's values of every counted layer to its ``StepStats``."""
     out = new_stats(model)
     # one accumulator per layer call (a shared layer's calls add up under its name, as their records would)
-    watched = [(node.id, [(prefix, key, StepStats(out[key], st.batch)) for prefix, key in keys])
+    watched = [(node.id, [(prefix, key, StepStats(out[key], st.batch)) for prefix, key, _ in keys])
                for node, keys in _stat_nodes(model)]
     seen = {nid: 0 for nid, _ in watched}
     while not st.done:
@@ -218,7 +217,7 @@ def dataset_stats(model, xs, chunk: int | None = None, progress=None, cancelled=
     xs = model._inputs(xs)
     n = xs[0].shape[0]
     record = not steps_without_records(model)
-    size = chunk or stats_chunk_size(model, xs)
+    size = chunk or stats_chunk_size(model, xs, record)
     total = new_stats(model)
     for a, b in _chunks(n, size):
         if cancelled is not None and cancelled():
