@@ -37,6 +37,7 @@ class WeightsView(QWidget):
         super().__init__(parent)
         self.slices = []
         self.unit = -1
+        self.row_pick: np.ndarray | None = None  # U's rows shown, as rows of the block (None: all, Keras' order)
         self.order: np.ndarray | None = None  # the session's unit order: column r of a gate block is unit order[r]
         self._contributions = None  # (gate, unit, {matrix: per-row terms}) from the Explain panel
         self.matrix = "W"
@@ -230,7 +231,7 @@ class WeightsView(QWidget):
 
         cols = col_names(units)
         self.keras_col_names = col_names(range(self._units_per_block()))  # for the export, in Keras' order
-        self.row_pick = None  # the rows shown, as rows of the block in Keras' order (None: all, in that order)
+        self.row_pick = None
         if a.ndim == 1:
             rows = [f"{self.matrix}"]
         elif kernel_shape:
@@ -241,12 +242,12 @@ class WeightsView(QWidget):
             rows = [f"x{j}" for j in range(a.shape[0])]
         else:
             rows = [f"h{j}" for j in range(a.shape[0])]
-            if self.order is not None and a.shape[0] == self._units_per_block():
-                # U's rows are the units of h(t-1): they follow the unit order (and its top-N filter) too
-                self.row_pick = units
-                a = a[units]
-                rows = [rows[k] for k in units]
-        self.keras_row_names = [f"h{j}" for j in range(s.array.shape[0])] if self.row_pick is not None else rows
+        self.keras_row_names = rows  # for the export, in Keras' order
+        if self.matrix == "U" and not kernel_shape and self.order is not None and a.shape[0] == self._units_per_block():
+            # U's rows are the units of h(t-1): they follow the unit order (and its top-N filter) too
+            self.row_pick = units
+            a = a[units]
+            rows = [rows[k] for k in units]
         self.row_names, self.col_names = rows, cols
         self.model.set_array(a, rows, cols, limit)
         # columns wide enough for their names (headers were cut from the left) and for a value such as -0.1234
@@ -359,7 +360,7 @@ class WeightsView(QWidget):
             self.model.set_row_shading(None)
             return
         terms = c[2].get(self.matrix)
-        pick = getattr(self, "row_pick", None)
+        pick = self.row_pick
         if terms is not None and pick is not None and len(terms) == self._units_per_block():
             terms = np.asarray(terms)[pick]  # the terms of the rows shown, in their order
         self.model.set_row_shading(terms)
