@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _util import fmt_time, load_note, timed  # noqa: E402
-from bench_convlstm import write_model  # noqa: E402
+from bench_convlstm import model_options, write_model  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -49,11 +49,7 @@ def compare(model, xs, tmp: Path, tag: str, reps: int) -> tuple[float, float, fl
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--T", type=int, default=10)
-    ap.add_argument("--size", type=int, default=32)
-    ap.add_argument("--channels", type=int, default=8)
-    ap.add_argument("--f1", type=int, default=32)
-    ap.add_argument("--f2", type=int, default=16)
+    model_options(ap)
     a = ap.parse_args()
     import engine
     from tests.fixture_index import FIXTURES, cases

@@ -46,13 +46,18 @@ def write_model(path, T: int, S: int, C: int, f1: int, f2: int, rng) -> None:
     write_sequential_h5(path, "conv", layers, weights)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def model_options(ap: argparse.ArgumentParser) -> None:
+    """The options of ``write_model``'s model: frames, their size and channels, the two layers' filters."""
     ap.add_argument("--T", type=int, default=10)
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--channels", type=int, default=8)
     ap.add_argument("--f1", type=int, default=32)
     ap.add_argument("--f2", type=int, default=16)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    model_options(ap)
     a = ap.parse_args()
     import engine
 
